@@ -1,0 +1,70 @@
+// Package identity matches the identity fields of SBOM components against
+// the identity patterns of a signature set, and reports one finding per
+// component that any rule matched.
+package identity
+
+import (
+	"context"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
+	"github.com/oemtrace/oemtrace/analyzer/internal/verdict"
+	"github.com/oemtrace/oemtrace/analyzer/report"
+	"github.com/oemtrace/oemtrace/signatures"
+)
+
+// maxValue is how much of a matched value a report keeps.
+const maxValue = 200
+
+// Match returns the findings for every component of doc, in document order.
+// input is the input's name as the user gave it; it goes into every
+// location. Match stops early, returning ctx.Err(), when ctx is done.
+func Match(ctx context.Context, set *signatures.Set, input string, doc *ingest.Document) ([]report.Finding, error) {
+	var findings []report.Finding
+	var matches []verdict.Match
+	for i := range doc.Components {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		c := &doc.Components[i]
+		matches = matches[:0]
+		for _, fl := range c.Fields {
+			for _, h := range set.MatchIdentity(string(fl.Kind), fl.Qualifier, fl.Value) {
+				matches = append(matches, verdict.Match{Rule: h.Rule, Evidence: report.Evidence{
+					Rule:     h.Rule.ID,
+					Kind:     "identity",
+					Field:    string(fl.Kind),
+					Value:    Clip(fl.Value, maxValue),
+					Matched:  h.Term,
+					Location: report.Location{Input: input, Path: fl.Location},
+				}})
+			}
+		}
+		subject := report.Subject{
+			Input:    input,
+			Name:     c.Name,
+			Version:  c.Version,
+			PURL:     c.PURL,
+			Ref:      c.Ref,
+			Location: c.Location,
+		}
+		if f, ok := verdict.Combine(subject, matches); ok {
+			findings = append(findings, f)
+		}
+	}
+	return findings, nil
+}
+
+// Clip shortens s to at most n bytes without splitting a UTF-8 sequence,
+// marking the cut with "…".
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "…"
+}
