@@ -53,9 +53,19 @@ func Combine(subject report.Subject, matches []Match) (report.Finding, bool) {
 		rule, field, value, loc string
 		offset                  int64
 	}
+	// A mention of a value that a stronger rule already matched adds nothing.
+	strongAt := map[string]bool{}
+	for _, m := range matches {
+		if m.Rule.Class != signatures.ClassMention {
+			strongAt[m.Evidence.Location.String()] = true
+		}
+	}
 	seen := map[key]bool{}
 	for _, m := range matches {
 		e := m.Evidence
+		if m.Rule.Class == signatures.ClassMention && strongAt[e.Location.String()] {
+			continue
+		}
 		k := key{e.Rule, e.Field, e.Value, e.Location.String(), e.Location.Offset}
 		if !seen[k] {
 			seen[k] = true
