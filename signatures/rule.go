@@ -43,6 +43,12 @@ type Rule struct {
 	// value is not evidence for this rule. Used for known false-positive
 	// traps.
 	NotIf []IdentityPattern `yaml:"not_if"`
+	// Content patterns match what a scanner observes in a file: literals,
+	// anchored magics, paths, binary symbols and libraries, Java classes.
+	Content []ContentPattern `yaml:"content"`
+	// ContentNotIf patterns veto the rule's content hits on a file they
+	// match.
+	ContentNotIf []ContentPattern `yaml:"content_not_if"`
 	// Examples are values that must and must not match. Load checks them.
 	Examples Examples `yaml:"examples"`
 }
@@ -118,11 +124,46 @@ type Examples struct {
 	NoMatch []Example `yaml:"nomatch"`
 }
 
-// Example is one field value.
+// Example is either one identity field value (Field set) or one file as a
+// scanner would observe it (Field empty).
 type Example struct {
-	Field     string `yaml:"field"`
+	Field     string `yaml:"field,omitempty"`
 	Qualifier string `yaml:"qualifier,omitempty"`
-	Value     string `yaml:"value"`
+	Value     string `yaml:"value,omitempty"`
+
+	// Path, Kind and Content describe a file for content rules; Content
+	// is its text ("\x00" escapes allowed in YAML double quotes).
+	Path      string   `yaml:"path,omitempty"`
+	Kind      string   `yaml:"kind,omitempty"`
+	Content   string   `yaml:"content,omitempty"`
+	Symbols   []string `yaml:"symbols,omitempty"`
+	Libraries []string `yaml:"libraries,omitempty"`
+	Classes   []string `yaml:"classes,omitempty"`
+}
+
+func (e Example) isContent() bool { return e.Field == "" }
+
+func (e Example) describe() string {
+	if !e.isContent() {
+		return fmt.Sprintf("%s=%q", e.Field, e.Value)
+	}
+	d := fmt.Sprintf("file %s", e.Path)
+	if e.Content != "" {
+		d += fmt.Sprintf(" content %q", clipExample(e.Content))
+	}
+	for _, l := range [][]string{e.Symbols, e.Libraries, e.Classes} {
+		if len(l) > 0 {
+			d += fmt.Sprintf(" %v", l)
+		}
+	}
+	return d
+}
+
+func clipExample(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "..."
+	}
+	return s
 }
 
 // kinds lists the identity field kinds a pattern may name. It mirrors the
@@ -149,7 +190,7 @@ func (r *Rule) validate() error {
 		return fmt.Errorf("title is empty")
 	case len(r.Sources) == 0:
 		return fmt.Errorf("no sources: every rule must cite the published fact it rests on")
-	case len(r.Identity) == 0:
+	case len(r.Identity) == 0 && len(r.Content) == 0:
 		return fmt.Errorf("no patterns")
 	case len(r.Examples.Match) == 0 || len(r.Examples.NoMatch) == 0:
 		return fmt.Errorf("needs at least one match and one nomatch example")
@@ -170,6 +211,26 @@ func (r *Rule) validate() error {
 			return fmt.Errorf("not_if[%d]: %w", i, err)
 		}
 		r.NotIf[i].compile()
+	}
+	for i := range r.Content {
+		if err := r.Content[i].validate(); err != nil {
+			return fmt.Errorf("content[%d]: %w", i, err)
+		}
+	}
+	for i := range r.ContentNotIf {
+		if err := r.ContentNotIf[i].validate(); err != nil {
+			return fmt.Errorf("content_not_if[%d]: %w", i, err)
+		}
+	}
+	for _, e := range append(append([]Example{}, r.Examples.Match...), r.Examples.NoMatch...) {
+		switch {
+		case !e.isContent() && len(r.Identity) == 0:
+			return fmt.Errorf("example %s: rule has no identity patterns", e.describe())
+		case e.isContent() && len(r.Content) == 0:
+			return fmt.Errorf("example %s: rule has no content patterns", e.describe())
+		case e.isContent() && e.Kind != "" && !fileKinds[e.Kind]:
+			return fmt.Errorf("example %s: unknown file kind %q", e.describe(), e.Kind)
+		}
 	}
 	return nil
 }

@@ -46,7 +46,9 @@ type Set struct {
 	// Rules are sorted by ID.
 	Rules []*Rule
 
-	byID map[string]*Rule
+	byID         map[string]*Rule
+	literals     []Literal
+	contentRules []*contentRule
 }
 
 //go:embed rules/*.yaml
@@ -146,6 +148,12 @@ func Load(fsys fs.FS, source string) (*Set, error) {
 		return nil, fmt.Errorf("signature set has no rules")
 	}
 	sort.Slice(s.Rules, func(i, j int) bool { return s.Rules[i].ID < s.Rules[j].ID })
+	s.indexContent()
+	for _, r := range s.Rules {
+		if err := s.checkContentExamples(r); err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+	}
 	return s, nil
 }
 
@@ -164,11 +172,17 @@ func strictYAML(b []byte, v any) error {
 // checkExamples runs the rule's own examples through the matcher.
 func (r *Rule) checkExamples() error {
 	for _, e := range r.Examples.Match {
+		if e.isContent() {
+			continue
+		}
 		if r.match(e.Field, e.Qualifier, newFieldValue(e.Value)) == "" {
 			return fmt.Errorf("example %s=%q should match but does not", e.Field, e.Value)
 		}
 	}
 	for _, e := range r.Examples.NoMatch {
+		if e.isContent() {
+			continue
+		}
 		if t := r.match(e.Field, e.Qualifier, newFieldValue(e.Value)); t != "" {
 			return fmt.Errorf("example %s=%q should not match but matches %q", e.Field, e.Value, t)
 		}

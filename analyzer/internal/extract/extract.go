@@ -1,0 +1,326 @@
+// Package extract unpacks tar (plain or gzip-compressed) and zip archives
+// into a private directory so that they can be catalogued and scanned like
+// a root filesystem.
+//
+// Nothing is ever written outside the target directory: entry names are
+// cleaned and rooted, names with NUL bytes or escaping ".." are refused, and
+// symlinks are created only after every regular file is written, so no file
+// can be written through a link. Links are created as links, never
+// followed. Limits bound the total bytes, the entry count and the size of
+// one entry; what is refused or cut off becomes a Gap and extraction goes on
+// where it safely can.
+package extract
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// Limits bound an extraction.
+type Limits struct {
+	// MaxBytes is the total of all entries' contents.
+	MaxBytes int64
+	// MaxEntries is the number of entries.
+	MaxEntries int
+	// MaxFileBytes is the size of one entry.
+	MaxFileBytes int64
+}
+
+// DefaultLimits are generous for appliance images and still bounded.
+func DefaultLimits() Limits {
+	return Limits{MaxBytes: 16 << 30, MaxEntries: 2_000_000, MaxFileBytes: 4 << 30}
+}
+
+// Gap is an entry that was not extracted, or was extracted only in part.
+type Gap struct {
+	Path   string
+	Reason string
+}
+
+// ErrLimit is wrapped by gaps' causes when a limit stopped extraction.
+var ErrLimit = errors.New("limit reached")
+
+type extractor struct {
+	dir     string
+	lim     Limits
+	total   int64
+	count   int
+	gaps    []Gap
+	links   [][2]string // symlinks to create last: rel path, target
+	hard    [][2]string // hard links: rel path, rel target
+	stopped bool
+}
+
+// Tar extracts a tar stream, gzip-compressed or not, into dir.
+func Tar(r io.Reader, dir string, lim Limits) ([]Gap, error) {
+	br := newPeekReader(r)
+	head, _ := br.peek(2)
+	var src io.Reader = br
+	if len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("reading gzip: %w", err)
+		}
+		defer zr.Close()
+		src = zr
+	}
+	x := &extractor{dir: dir, lim: lim}
+	tr := tar.NewReader(src)
+	for !x.stopped {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if x.count == 0 {
+				return nil, fmt.Errorf("reading tar: %w", err)
+			}
+			x.gap("", "archive is truncated or corrupt after this point: "+err.Error())
+			break
+		}
+		if !x.admit(h.Name) {
+			continue
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			x.mkdir(h.Name)
+		case tar.TypeReg, tar.TypeRegA:
+			x.file(h.Name, tr, h.Size)
+		case tar.TypeSymlink:
+			x.symlink(h.Name, h.Linkname)
+		case tar.TypeLink:
+			x.hardlink(h.Name, h.Linkname)
+		case tar.TypeXGlobalHeader, tar.TypeXHeader, tar.TypeGNULongName, tar.TypeGNULongLink:
+		default:
+			x.gap(h.Name, fmt.Sprintf("special entry (tar type %q) not examined", h.Typeflag))
+		}
+	}
+	x.finish()
+	return x.gaps, nil
+}
+
+// Zip extracts a zip archive read from r (size bytes) into dir.
+func Zip(r io.ReaderAt, size int64, dir string, lim Limits) ([]Gap, error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("reading zip: %w", err)
+	}
+	x := &extractor{dir: dir, lim: lim}
+	for _, f := range zr.File {
+		if x.stopped {
+			break
+		}
+		if !x.admit(f.Name) {
+			continue
+		}
+		mode := f.Mode()
+		switch {
+		case mode.IsDir():
+			x.mkdir(f.Name)
+		case mode&os.ModeSymlink != 0:
+			rc, err := f.Open()
+			if err != nil {
+				x.gap(f.Name, "cannot read: "+err.Error())
+				continue
+			}
+			target, err := io.ReadAll(io.LimitReader(rc, 4096))
+			rc.Close()
+			if err != nil {
+				x.gap(f.Name, "cannot read: "+err.Error())
+				continue
+			}
+			x.symlink(f.Name, string(target))
+		case mode.IsRegular():
+			if f.Flags&0x1 != 0 {
+				x.gap(f.Name, "encrypted zip entry not examined")
+				continue
+			}
+			rc, err := f.Open()
+			if err != nil {
+				x.gap(f.Name, "cannot read: "+err.Error())
+				continue
+			}
+			x.file(f.Name, rc, int64(f.UncompressedSize64))
+			rc.Close()
+		default:
+			x.gap(f.Name, "special entry not examined")
+		}
+	}
+	x.finish()
+	return x.gaps, nil
+}
+
+func (x *extractor) gap(name, reason string) {
+	x.gaps = append(x.gaps, Gap{Path: "/" + strings.TrimPrefix(name, "/"), Reason: reason})
+}
+
+// admit counts an entry and checks its name.
+func (x *extractor) admit(name string) bool {
+	x.count++
+	if x.count > x.lim.MaxEntries {
+		x.gap(name, fmt.Sprintf("entry limit of %d reached; the rest of the archive is not examined", x.lim.MaxEntries))
+		x.stopped = true
+		return false
+	}
+	if _, ok := clean(name); !ok {
+		x.gap(name, "unsafe entry name (absolute, '..', or NUL) not extracted")
+		return false
+	}
+	return true
+}
+
+// clean turns an entry name into a safe relative path.
+func clean(name string) (string, bool) {
+	if strings.ContainsRune(name, 0) || name == "" {
+		return "", false
+	}
+	n := strings.ReplaceAll(name, "\\", "/")
+	for _, part := range strings.Split(n, "/") {
+		if part == ".." {
+			return "", false
+		}
+	}
+	rel := strings.TrimPrefix(path.Clean("/"+n), "/")
+	return rel, true
+}
+
+func (x *extractor) target(name string) (string, bool) {
+	rel, ok := clean(name)
+	if !ok || rel == "" {
+		return "", false
+	}
+	return filepath.Join(x.dir, filepath.FromSlash(rel)), true
+}
+
+func (x *extractor) mkdir(name string) {
+	if p, ok := x.target(name); ok {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			x.gap(name, "cannot create directory: "+err.Error())
+		}
+	}
+}
+
+func (x *extractor) file(name string, r io.Reader, size int64) {
+	p, ok := x.target(name)
+	if !ok {
+		return
+	}
+	if size > x.lim.MaxFileBytes {
+		x.gap(name, fmt.Sprintf("entry of %d bytes is over the per-file limit of %d; not examined", size, x.lim.MaxFileBytes))
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		x.gap(name, "cannot create directory: "+err.Error())
+		return
+	}
+	// A later entry may replace an earlier one; never write through a link.
+	if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() {
+		os.RemoveAll(p)
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		x.gap(name, "cannot write: "+err.Error())
+		return
+	}
+	budget := min(x.lim.MaxBytes-x.total, x.lim.MaxFileBytes)
+	n, err := io.Copy(f, io.LimitReader(r, budget+1))
+	f.Close()
+	x.total += n
+	switch {
+	case n > budget:
+		x.gap(name, fmt.Sprintf("%v: total of %d bytes extracted; this entry and the rest are not examined", ErrLimit, x.lim.MaxBytes))
+		os.Remove(p)
+		x.stopped = true
+	case err != nil:
+		x.gap(name, "entry is truncated or corrupt: "+err.Error())
+	}
+}
+
+func (x *extractor) symlink(name, target string) {
+	if strings.ContainsRune(target, 0) {
+		x.gap(name, "symlink target with NUL byte not extracted")
+		return
+	}
+	x.links = append(x.links, [2]string{name, target})
+}
+
+func (x *extractor) hardlink(name, target string) {
+	x.hard = append(x.hard, [2]string{name, target})
+}
+
+// finish creates hard links as copies and symlinks as links, after every
+// regular file exists.
+func (x *extractor) finish() {
+	for _, l := range x.hard {
+		src, ok1 := x.target(l[1])
+		_, ok2 := x.target(l[0])
+		if !ok1 || !ok2 {
+			x.gap(l[0], "unsafe hard link not extracted")
+			continue
+		}
+		in, err := os.Open(src)
+		if err != nil {
+			x.gap(l[0], "hard link to a missing entry: "+l[1])
+			continue
+		}
+		fi, err := in.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			in.Close()
+			x.gap(l[0], "hard link to a non-regular entry: "+l[1])
+			continue
+		}
+		x.file(l[0], in, fi.Size())
+		in.Close()
+	}
+	for _, l := range x.links {
+		p, ok := x.target(l[0])
+		if !ok {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			x.gap(l[0], "cannot create directory: "+err.Error())
+			continue
+		}
+		os.RemoveAll(p)
+		if err := os.Symlink(l[1], p); err != nil {
+			x.gap(l[0], "cannot create symlink: "+err.Error())
+		}
+	}
+}
+
+// peekReader lets Tar look at the first bytes without losing them.
+type peekReader struct {
+	r   io.Reader
+	buf []byte
+}
+
+func newPeekReader(r io.Reader) *peekReader { return &peekReader{r: r} }
+
+func (p *peekReader) peek(n int) ([]byte, error) {
+	for len(p.buf) < n {
+		b := make([]byte, n-len(p.buf))
+		m, err := p.r.Read(b)
+		p.buf = append(p.buf, b[:m]...)
+		if err != nil {
+			return p.buf, err
+		}
+	}
+	return p.buf[:n], nil
+}
+
+func (p *peekReader) Read(b []byte) (int, error) {
+	if len(p.buf) > 0 {
+		n := copy(b, p.buf)
+		p.buf = p.buf[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
+}

@@ -1,0 +1,137 @@
+package extract_test
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
+)
+
+type ent struct {
+	name, body, link string
+	typ              byte
+}
+
+func mkTar(t testing.TB, gz bool, ents []ent) []byte {
+	var buf bytes.Buffer
+	var w = &buf
+	var zw *gzip.Writer
+	tw := tar.NewWriter(w)
+	if gz {
+		zw = gzip.NewWriter(w)
+		tw = tar.NewWriter(zw)
+	}
+	for _, e := range ents {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o644, Size: int64(len(e.body)), Linkname: e.link}
+		if e.typ != tar.TypeReg {
+			h.Size = 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if e.typ == tar.TypeReg {
+			tw.Write([]byte(e.body))
+		}
+	}
+	tw.Close()
+	if zw != nil {
+		zw.Close()
+	}
+	return buf.Bytes()
+}
+
+func TestTarHostile(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(filepath.Dir(dir), "pwned")
+	data := mkTar(t, true, []ent{
+		{name: "ok/a.txt", body: "hello", typ: tar.TypeReg},
+		{name: "../pwned", body: "x", typ: tar.TypeReg},
+		{name: "/etc/abs.txt", body: "rooted", typ: tar.TypeReg},
+		{name: "evil", link: "/etc", typ: tar.TypeSymlink},
+		{name: "evil/passwd", body: "through the link", typ: tar.TypeReg},
+		{name: "hard", link: "ok/a.txt", typ: tar.TypeLink},
+		{name: "dev", typ: tar.TypeChar},
+	})
+	gaps, err := extract.Tar(bytes.NewReader(data), dir, extract.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(outside); err == nil {
+		t.Fatal("an entry escaped the target directory")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "etc", "abs.txt")); string(b) != "rooted" {
+		t.Error("absolute name not rooted inside the target")
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "evil")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Error("symlink not created as a link")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "hard")); string(b) != "hello" {
+		t.Error("hard link not copied")
+	}
+	var reasons []string
+	for _, g := range gaps {
+		reasons = append(reasons, g.Path+": "+g.Reason)
+	}
+	all := strings.Join(reasons, "\n")
+	for _, want := range []string{"/../pwned: unsafe entry name", "/dev: special entry"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("gaps lack %q:\n%s", want, all)
+		}
+	}
+}
+
+func TestTarLimits(t *testing.T) {
+	data := mkTar(t, false, []ent{
+		{name: "a", body: strings.Repeat("a", 100), typ: tar.TypeReg},
+		{name: "b", body: strings.Repeat("b", 100), typ: tar.TypeReg},
+	})
+	gaps, err := extract.Tar(bytes.NewReader(data), t.TempDir(), extract.Limits{MaxBytes: 150, MaxEntries: 10, MaxFileBytes: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gaps) != 1 || !strings.Contains(gaps[0].Reason, "limit reached") {
+		t.Fatalf("gaps = %v, want one limit gap", gaps)
+	}
+	if _, err := extract.Tar(strings.NewReader("not a tar at all, just text that is long enough to be read as a header block"), t.TempDir(), extract.DefaultLimits()); err == nil {
+		t.Error("garbage accepted as tar")
+	}
+}
+
+func TestZip(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range map[string]string{"opt/x/appinfo.kli": "kli", "../escape": "x"} {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	zw.Close()
+	dir := t.TempDir()
+	gaps, err := extract.Zip(bytes.NewReader(buf.Bytes()), int64(buf.Len()), dir, extract.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "opt", "x", "appinfo.kli")); string(b) != "kli" {
+		t.Error("zip entry not extracted")
+	}
+	if len(gaps) != 1 || gaps[0].Path != "/../escape" {
+		t.Errorf("gaps = %v", gaps)
+	}
+}
+
+func FuzzTar(f *testing.F) {
+	f.Add(mkTar(f, false, []ent{{name: "a", body: "x", typ: tar.TypeReg}, {name: "l", link: "../../x", typ: tar.TypeSymlink}}))
+	f.Add(mkTar(f, true, []ent{{name: "d/", typ: tar.TypeDir}, {name: "d/f", body: "y", typ: tar.TypeReg}}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		extract.Tar(bytes.NewReader(data), dir, extract.Limits{MaxBytes: 1 << 20, MaxEntries: 100, MaxFileBytes: 1 << 20})
+		if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "x")); err == nil {
+			t.Fatal("escaped")
+		}
+	})
+}
