@@ -18,13 +18,16 @@
 //
 // # Guarantees
 //
-// Analyze does not write files, does not touch the network, and does not
-// read os.Stdin or write os.Stdout by itself. For the same inputs and
+// Analyze does not touch the network and does not read os.Stdin or write
+// os.Stdout by itself. It writes only below a private temporary directory
+// (archives are unpacked there, standard input is spooled there), which it
+// removes before returning. For the same inputs and
 // signature set the report is the same, apart from its time stamp.
 package analyzer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -35,6 +38,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/oemtrace/oemtrace/analyzer/internal/binmeta"
+	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
 	"github.com/oemtrace/oemtrace/analyzer/internal/identity"
 	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
 	"github.com/oemtrace/oemtrace/analyzer/report"
@@ -72,19 +77,18 @@ type Input struct {
 	// Name is how the user named the target ("-" for standard input); it
 	// appears in every location and error.
 	Name string
-	// Open returns the target's bytes. Analyze closes what it returns.
-	Open func() (io.ReadCloser, error)
+	// Path is the target on disk: a file or a directory. Empty when the
+	// target is Reader.
+	Path string
+	// Reader supplies the target's bytes when it is not on disk.
+	Reader io.Reader
 }
 
-// FileInput is an Input that reads the named file.
-func FileInput(path string) Input {
-	return Input{Name: path, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
-}
+// FileInput is an Input for a file or directory on disk.
+func FileInput(path string) Input { return Input{Name: path, Path: path} }
 
 // ReaderInput is an Input that reads r once (for standard input).
-func ReaderInput(name string, r io.Reader) Input {
-	return Input{Name: name, Open: func() (io.ReadCloser, error) { return io.NopCloser(r), nil }}
-}
+func ReaderInput(name string, r io.Reader) Input { return Input{Name: name, Reader: r} }
 
 // ErrUnknownKind is wrapped by errors for inputs whose content is not a kind
 // this build can scan.
@@ -100,12 +104,23 @@ type InputError struct {
 func (e *InputError) Error() string {
 	var de *ingest.DecodeError
 	if errors.As(e.Err, &de) {
-		return e.Err.Error() // already names the input
+		return de.Error() // names the input, the format and the place
 	}
 	return e.Name + ": " + e.Err.Error()
 }
 
 func (e *InputError) Unwrap() error { return e.Err }
+
+// run is one call of Analyze.
+type run struct {
+	set     *signatures.Set
+	scanner *fscan.Scanner
+	cfg     Config
+	rep     *report.Report
+	// licenseCtx carries one Syft license scanner for every tree of the
+	// run; built on first use, since SBOM inputs never need it.
+	licenseCtx context.Context
+}
 
 // Analyze scans every input and returns the combined report.
 func Analyze(ctx context.Context, inputs []Input, cfg Config) (*report.Report, error) {
@@ -123,11 +138,18 @@ func Analyze(ctx context.Context, inputs []Input, cfg Config) (*report.Report, e
 	if !failOn.IsValid() {
 		return nil, fmt.Errorf("fail-on class %q is not valid", failOn)
 	}
+	if cfg.MaxInputBytes <= 0 {
+		cfg.MaxInputBytes = 2 << 30
+	}
 	now := time.Now
 	if cfg.Now != nil {
 		now = cfg.Now
 	}
-	rep := &report.Report{
+	sc, err := fscan.New(set)
+	if err != nil {
+		return nil, err
+	}
+	a := &run{set: set, scanner: sc, cfg: cfg, rep: &report.Report{
 		Tool: report.Tool{Name: ToolName, Version: Version},
 		Signatures: report.SignatureSet{
 			Version: set.Manifest.Version,
@@ -136,29 +158,36 @@ func Analyze(ctx context.Context, inputs []Input, cfg Config) (*report.Report, e
 			Source:  set.Source,
 		},
 		Policy: report.Policy{FailOn: failOn, AllowIncomplete: cfg.AllowIncomplete},
-	}
+	}}
 	for _, in := range inputs {
-		if err := analyzeOne(ctx, set, in, cfg, rep); err != nil {
+		if err := a.analyzeOne(ctx, in); err != nil {
 			return nil, err
 		}
 	}
-	rep.Time = now().UTC()
-	rep.Finish()
-	return rep, nil
+	a.rep.Time = now().UTC()
+	a.rep.Finish()
+	return a.rep, nil
 }
 
-func analyzeOne(ctx context.Context, set *signatures.Set, in Input, cfg Config, rep *report.Report) error {
-	rc, err := in.Open()
-	if err != nil {
-		return &InputError{Name: in.Name, Err: unwrapPathError(err)}
-	}
-	defer rc.Close()
-	if fi, ok := rc.(interface{ Stat() (os.FileInfo, error) }); ok {
-		if st, err := fi.Stat(); err == nil && st.IsDir() {
-			return &InputError{Name: in.Name, Err: fmt.Errorf("%w: is a directory; this build scans SBOM documents", ErrUnknownKind)}
+// analyzeOne recognizes the input's kind from its content and scans it.
+func (a *run) analyzeOne(ctx context.Context, in Input) error {
+	var r io.Reader = in.Reader
+	if in.Path != "" {
+		fi, err := os.Stat(in.Path)
+		if err != nil {
+			return &InputError{Name: in.Name, Err: unwrapPathError(err)}
 		}
+		if fi.IsDir() {
+			return a.scanPath(ctx, in, in.Path, nil)
+		}
+		f, err := os.Open(in.Path)
+		if err != nil {
+			return &InputError{Name: in.Name, Err: unwrapPathError(err)}
+		}
+		defer f.Close()
+		r = f
 	}
-	cr := &countingReader{r: rc, h: sha256.New()}
+	cr := &countingReader{r: r, h: sha256.New()}
 	br := bufio.NewReaderSize(cr, 64<<10)
 	head, err := br.Peek(64 << 10)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -167,10 +196,33 @@ func analyzeOne(ctx context.Context, set *signatures.Set, in Input, cfg Config, 
 	if len(head) == 0 {
 		return &InputError{Name: in.Name, Err: fmt.Errorf("%w: input is empty", ErrUnknownKind)}
 	}
-	if _, ok := ingest.Sniff(head); !ok {
-		return &InputError{Name: in.Name, Err: fmt.Errorf("%w: not a CycloneDX, SPDX or Syft JSON SBOM (this build scans SBOM documents)", ErrUnknownKind)}
+	if _, ok := ingest.Sniff(head); ok {
+		return a.scanSBOM(ctx, in, br, cr)
 	}
-	doc, err := ingest.Decode(ctx, in.Name, br, ingest.Options{MaxBytes: cfg.MaxInputBytes})
+	if archiveFormat(head) == "" && binmeta.Sniff(head) == "" && bytes.IndexByte(head, 0) < 0 {
+		// Text that is no SBOM: the SBOM reader says best what it lacks.
+		if _, err := ingest.Decode(ctx, in.Name, br, ingest.Options{MaxBytes: a.cfg.MaxInputBytes}); err != nil {
+			return &InputError{Name: in.Name, Err: fmt.Errorf("%w: %w", ErrUnknownKind, err)}
+		}
+	}
+	disk := in.Path
+	if disk == "" {
+		if archiveFormat(head) == "" && binmeta.Sniff(head) == "" {
+			return &InputError{Name: in.Name, Err: fmt.Errorf("%w: not an SBOM, tar, tar.gz or zip archive, ELF, PE, jar, apk or dex file", ErrUnknownKind)}
+		}
+		p, cleanup, err := spool(br, a.cfg.MaxInputBytes)
+		if err != nil {
+			return &InputError{Name: in.Name, Err: err}
+		}
+		defer cleanup()
+		disk = p
+	}
+	return a.scanPath(ctx, in, disk, append([]byte(nil), head...))
+}
+
+// scanSBOM decodes an SBOM and matches every component's identity.
+func (a *run) scanSBOM(ctx context.Context, in Input, br *bufio.Reader, cr *countingReader) error {
+	doc, err := ingest.Decode(ctx, in.Name, br, ingest.Options{MaxBytes: a.cfg.MaxInputBytes})
 	if err != nil {
 		return &InputError{Name: in.Name, Err: err}
 	}
@@ -178,20 +230,20 @@ func analyzeOne(ctx context.Context, set *signatures.Set, in Input, cfg Config, 
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		return &InputError{Name: in.Name, Err: err}
 	}
-	findings, err := identity.Match(ctx, set, in.Name, doc)
+	findings, err := identity.Match(ctx, a.set, in.Name, doc)
 	if err != nil {
 		return err
 	}
-	rep.Findings = append(rep.Findings, findings...)
+	a.rep.Findings = append(a.rep.Findings, findings...)
 	for _, why := range doc.Incomplete {
-		rep.Gaps = append(rep.Gaps, report.Gap{
+		a.rep.Gaps = append(a.rep.Gaps, report.Gap{
 			Location: report.Location{Input: in.Name},
 			Reason:   "the SBOM declares its inventory incomplete: " + why,
 		})
 	}
-	rep.Inputs = append(rep.Inputs, report.Input{
+	a.rep.Inputs = append(a.rep.Inputs, report.Input{
 		Name:        in.Name,
-		Kind:        "sbom",
+		Kind:        KindSBOM,
 		Format:      string(doc.Format),
 		SpecVersion: doc.SpecVersion,
 		SHA256:      hex.EncodeToString(cr.h.Sum(nil)),
@@ -203,11 +255,11 @@ func analyzeOne(ctx context.Context, set *signatures.Set, in Input, cfg Config, 
 }
 
 // unwrapPathError drops the *os.PathError wrapper, whose message repeats
-// the path that InputError already names.
+// the path that InputError already names, and the name of the system call.
 func unwrapPathError(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+		return pe.Err
 	}
 	return err
 }

@@ -104,8 +104,11 @@ type Input struct {
 	SHA256 string `json:"sha256,omitempty"`
 	// Size is the number of bytes read.
 	Size int64 `json:"size"`
-	// Components is the number of components examined.
+	// Components is the number of components (SBOM components, or
+	// packages catalogued in a tree) examined.
 	Components int `json:"components"`
+	// Files is the number of files whose content was scanned.
+	Files int `json:"files,omitempty"`
 	// Notes records what the reader had to do that a reviewer should know.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -149,8 +152,12 @@ type Finding struct {
 	Title string `json:"title"`
 	// Subject is what the finding is about.
 	Subject Subject `json:"subject"`
-	// Evidence lists every match that supports the finding, primary first.
+	// Evidence lists the matches that support the finding, in location
+	// order.
 	Evidence []Evidence `json:"evidence"`
+	// EvidenceOmitted counts further matches not listed, when there were
+	// more than a report keeps.
+	EvidenceOmitted int `json:"evidenceOmitted,omitempty"`
 }
 
 // Evidence is one match of one rule pattern.
@@ -253,7 +260,7 @@ func (r *Report) Finish() {
 		f := &r.Findings[i]
 		f.Blocking = f.Class.AtLeast(r.Policy.FailOn)
 		blocking = blocking || f.Blocking
-		sort.SliceStable(f.Evidence, func(a, b int) bool { return evidenceLess(f.Evidence[a], f.Evidence[b]) })
+		SortEvidence(f.Evidence)
 	}
 	sort.SliceStable(r.Findings, func(a, b int) bool { return findingLess(r.Findings[a], r.Findings[b]) })
 	sort.SliceStable(r.Gaps, func(a, b int) bool {
@@ -267,6 +274,12 @@ func (r *Report) Finish() {
 	default:
 		r.Verdict = Clean
 	}
+}
+
+// SortEvidence puts evidence in its report order: by input, path, offset,
+// rule and value.
+func SortEvidence(ev []Evidence) {
+	sort.SliceStable(ev, func(a, b int) bool { return evidenceLess(ev[a], ev[b]) })
 }
 
 func findingLess(a, b Finding) bool {

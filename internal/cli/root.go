@@ -13,6 +13,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/oemtrace/oemtrace/analyzer"
 )
 
 // Streams are the standard streams a command uses.
@@ -20,6 +22,8 @@ type Streams struct {
 	In       io.Reader
 	Out, Err io.Writer
 }
+
+const kindsHint = "oemtrace reads SBOMs (CycloneDX, SPDX, Syft JSON), directories, tar, tar.gz and zip archives, docker-archive and OCI image archives, and ELF, PE, jar, apk and dex files"
 
 const exitCodesHelp = `Exit codes:
   0  clean: everything was examined, nothing blocking was found
@@ -39,8 +43,11 @@ func Main(ctx context.Context, args []string, s Streams) int {
 		if !errors.As(err, &ve) {
 			fmt.Fprintf(s.Err, "oemtrace: error: %s\n", err)
 			var ue *usageError
-			if errors.As(err, &ue) && ue.hint != "" {
+			switch {
+			case errors.As(err, &ue) && ue.hint != "":
 				fmt.Fprintf(s.Err, "oemtrace: hint: %s\n", ue.hint)
+			case errors.Is(err, analyzer.ErrUnknownKind):
+				fmt.Fprintf(s.Err, "oemtrace: hint: %s\n", kindsHint)
 			}
 		}
 	}

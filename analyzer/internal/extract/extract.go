@@ -57,10 +57,15 @@ type extractor struct {
 	links   [][2]string // symlinks to create last: rel path, target
 	hard    [][2]string // hard links: rel path, rel target
 	stopped bool
+	layer   bool // apply OCI whiteouts; refuse writes below existing links
 }
 
 // Tar extracts a tar stream, gzip-compressed or not, into dir.
 func Tar(r io.Reader, dir string, lim Limits) ([]Gap, error) {
+	return extractTar(r, dir, lim, false)
+}
+
+func extractTar(r io.Reader, dir string, lim Limits, layer bool) ([]Gap, error) {
 	br := newPeekReader(r)
 	head, _ := br.peek(2)
 	var src io.Reader = br
@@ -72,7 +77,7 @@ func Tar(r io.Reader, dir string, lim Limits) ([]Gap, error) {
 		defer zr.Close()
 		src = zr
 	}
-	x := &extractor{dir: dir, lim: lim}
+	x := &extractor{dir: dir, lim: lim, layer: layer}
 	tr := tar.NewReader(src)
 	for !x.stopped {
 		h, err := tr.Next()
@@ -87,6 +92,9 @@ func Tar(r io.Reader, dir string, lim Limits) ([]Gap, error) {
 			break
 		}
 		if !x.admit(h.Name) {
+			continue
+		}
+		if x.layer && x.whiteout(h.Name) {
 			continue
 		}
 		switch h.Typeflag {
@@ -217,6 +225,9 @@ func (x *extractor) file(name string, r io.Reader, size int64) {
 		x.gap(name, fmt.Sprintf("entry of %d bytes is over the per-file limit of %d; not examined", size, x.lim.MaxFileBytes))
 		return
 	}
+	if !x.safeParents(name) {
+		return
+	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		x.gap(name, "cannot create directory: "+err.Error())
 		return
@@ -242,6 +253,50 @@ func (x *extractor) file(name string, r io.Reader, size int64) {
 	case err != nil:
 		x.gap(name, "entry is truncated or corrupt: "+err.Error())
 	}
+}
+
+// safeParents refuses an entry whose parent directories include a symlink
+// (left by an earlier image layer): writing through it could leave the
+// target directory.
+func (x *extractor) safeParents(name string) bool {
+	rel, _ := clean(name)
+	parts := strings.Split(rel, "/")
+	cur := x.dir
+	for _, part := range parts[:len(parts)-1] {
+		cur = filepath.Join(cur, part)
+		fi, err := os.Lstat(cur)
+		if err != nil {
+			return true // the rest does not exist yet; MkdirAll creates real directories
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			x.gap(name, "entry below a symlink of an earlier layer not extracted")
+			return false
+		}
+	}
+	return true
+}
+
+// whiteout applies an OCI/Docker whiteout entry and reports whether name
+// was one: ".wh.NAME" deletes NAME, ".wh..wh..opq" empties its directory.
+func (x *extractor) whiteout(name string) bool {
+	rel, _ := clean(name)
+	dir, base := path.Split(rel)
+	if !strings.HasPrefix(base, ".wh.") {
+		return false
+	}
+	if !x.safeParents(name) {
+		return true
+	}
+	target := filepath.Join(x.dir, filepath.FromSlash(dir))
+	if base == ".wh..wh..opq" {
+		entries, _ := os.ReadDir(target)
+		for _, e := range entries {
+			os.RemoveAll(filepath.Join(target, e.Name()))
+		}
+		return true
+	}
+	os.RemoveAll(filepath.Join(target, strings.TrimPrefix(base, ".wh.")))
+	return true
 }
 
 func (x *extractor) symlink(name, target string) {

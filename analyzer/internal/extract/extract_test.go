@@ -135,3 +135,58 @@ func FuzzTar(f *testing.F) {
 		}
 	})
 }
+
+func TestFlattenImages(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "fixtures", "appliance")
+	for _, name := range []string{"tainted.docker.tar", "tainted.oci.tar"} {
+		t.Run(name, func(t *testing.T) {
+			f, err := os.Open(filepath.Join(root, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			outer := t.TempDir()
+			if _, err := extract.Tar(f, outer, extract.DefaultLimits()); err != nil {
+				t.Fatal(err)
+			}
+			if extract.ImageFormat(outer) == "" {
+				t.Fatal("image layout not recognized")
+			}
+			rootfs := t.TempDir()
+			gaps, err := extract.Flatten(outer, rootfs, extract.DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range gaps {
+				t.Logf("gap %s: %s", g.Path, g.Reason)
+			}
+			if _, err := os.Stat(filepath.Join(rootfs, "opt", "netwarden", "lib", "libnwscan.so.8")); err != nil {
+				t.Errorf("engine layer not applied: %v", err)
+			}
+			if _, err := os.Lstat(filepath.Join(rootfs, "usr", "share", "doc", "zlib1g", "changelog.Debian.gz")); err == nil {
+				t.Error("whiteout in the second layer not applied")
+			}
+		})
+	}
+}
+
+func TestLayerCannotWriteThroughLink(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	first := mkTar(t, false, []ent{{name: "lib", link: outside, typ: tar.TypeSymlink}})
+	second := mkTar(t, false, []ent{{name: "lib/evil.so", body: "x", typ: tar.TypeReg}})
+	layout := t.TempDir()
+	os.WriteFile(filepath.Join(layout, "l1.tar"), first, 0o644)
+	os.WriteFile(filepath.Join(layout, "l2.tar"), second, 0o644)
+	os.WriteFile(filepath.Join(layout, "manifest.json"), []byte(`[{"Layers":["l1.tar","l2.tar"]}]`), 0o644)
+	gaps, err := extract.Flatten(layout, dir, extract.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "evil.so")); err == nil {
+		t.Fatal("a later layer wrote through an earlier layer's symlink")
+	}
+	if len(gaps) != 1 || !strings.Contains(gaps[0].Reason, "below a symlink") {
+		t.Errorf("gaps = %v", gaps)
+	}
+}

@@ -1,6 +1,5 @@
-// Package identity matches the identity fields of SBOM components against
-// the identity patterns of a signature set, and reports one finding per
-// component that any rule matched.
+// Package identity matches the identity fields of SBOM components and
+// catalogued packages against the identity patterns of a signature set.
 package identity
 
 import (
@@ -20,7 +19,6 @@ const maxValue = 200
 // location. Match stops early, returning ctx.Err(), when ctx is done.
 func Match(ctx context.Context, set *signatures.Set, input string, doc *ingest.Document) ([]report.Finding, error) {
 	var findings []report.Finding
-	var matches []verdict.Match
 	for i := range doc.Components {
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -28,32 +26,45 @@ func Match(ctx context.Context, set *signatures.Set, input string, doc *ingest.D
 			}
 		}
 		c := &doc.Components[i]
-		matches = matches[:0]
-		for _, fl := range c.Fields {
-			for _, h := range set.MatchIdentity(string(fl.Kind), fl.Qualifier, fl.Value) {
-				matches = append(matches, verdict.Match{Rule: h.Rule, Evidence: report.Evidence{
-					Rule:     h.Rule.ID,
-					Kind:     "identity",
-					Field:    string(fl.Kind),
-					Value:    Clip(fl.Value, maxValue),
-					Matched:  h.Term,
-					Location: report.Location{Input: input, Path: fl.Location},
-				}})
-			}
-		}
-		subject := report.Subject{
-			Input:    input,
-			Name:     c.Name,
-			Version:  c.Version,
-			PURL:     c.PURL,
-			Ref:      c.Ref,
-			Location: c.Location,
-		}
-		if f, ok := verdict.Combine(subject, matches); ok {
+		if f, ok := verdict.Combine(Subject(input, c), Matches(set, report.Location{Input: input}, c.Fields)); ok {
 			findings = append(findings, f)
 		}
 	}
 	return findings, nil
+}
+
+// Subject describes component c of input.
+func Subject(input string, c *ingest.Component) report.Subject {
+	return report.Subject{
+		Input:    input,
+		Name:     c.Name,
+		Version:  c.Version,
+		PURL:     c.PURL,
+		Ref:      c.Ref,
+		Location: c.Location,
+	}
+}
+
+// Matches returns the evidence in fields. at is the location every
+// evidence starts from (input and container chain); each field's own
+// location becomes its path.
+func Matches(set *signatures.Set, at report.Location, fields []ingest.Field) []verdict.Match {
+	var matches []verdict.Match
+	for _, fl := range fields {
+		for _, h := range set.MatchIdentity(string(fl.Kind), fl.Qualifier, fl.Value) {
+			loc := at
+			loc.Path = fl.Location
+			matches = append(matches, verdict.Match{Rule: h.Rule, Evidence: report.Evidence{
+				Rule:     h.Rule.ID,
+				Kind:     "identity",
+				Field:    string(fl.Kind),
+				Value:    Clip(fl.Value, maxValue),
+				Matched:  h.Term,
+				Location: loc,
+			}})
+		}
+	}
+	return matches
 }
 
 // Clip shortens s to at most n bytes without splitting a UTF-8 sequence,

@@ -24,10 +24,11 @@ func decodeCycloneDXJSON(ctx context.Context, name string, data []byte, top *jso
 	if top == nil {
 		top = scanJSONTop(data)
 	}
-	version, err := checkCDXJSONHeader(top)
+	version, err := checkCDXJSONHeader(name, top)
 	if err != nil {
-		return nil, err.(*DecodeError).withName(name)
+		return nil, err
 	}
+	big := len(data) >= bigInput
 	if top.maxDepth > maxStrictDepth {
 		doc, err := decodeCDXJSONTolerant(ctx, name, data)
 		if err != nil {
@@ -56,7 +57,7 @@ func decodeCycloneDXJSON(ctx context.Context, name string, data []byte, top *jso
 	// now, before the output grows, rather than whenever the heap next
 	// doubles: this keeps the peak near max(input + views, output)
 	// instead of the sum of all three.
-	if len(data) >= bigInput {
+	if big {
 		runtime.GC()
 	}
 	doc, err := emitCDX(ctx, parsed)
@@ -288,10 +289,10 @@ func syntaxErrorOf(raw []byte) error {
 }
 
 // checkCDXJSONHeader checks bomFormat and specVersion from the quick pass
-// and returns the version. Its error is a *DecodeError without a name.
-func checkCDXJSONHeader(top *jsonTop) (string, error) {
+// and returns the version.
+func checkCDXJSONHeader(name string, top *jsonTop) (string, error) {
 	fail := func(where string, err error) error {
-		return &DecodeError{Format: CycloneDXJSON, Where: where, Err: err}
+		return &DecodeError{Name: name, Format: CycloneDXJSON, Where: where, Err: err}
 	}
 	if raw, ok := top.values["bomFormat"]; ok {
 		s, isStr := top.str("bomFormat")
@@ -317,12 +318,6 @@ func checkCDXJSONHeader(top *jsonTop) (string, error) {
 		return "", fail("specVersion", err)
 	}
 	return v, nil
-}
-
-// withName sets the input name of a DecodeError and returns it.
-func (e *DecodeError) withName(name string) *DecodeError {
-	e.Name = name
-	return e
 }
 
 // jsonSyntaxMsg rewords encoding/json syntax messages.

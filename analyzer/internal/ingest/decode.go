@@ -94,7 +94,7 @@ func decodeBytes(ctx context.Context, name string, data []byte) (*Document, erro
 // bytes of content.
 func readInput(ctx context.Context, r io.Reader, limit int64) ([]byte, error) {
 	hint := sizeHint(r)
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReader(r)
 	var src io.Reader = br
 	gz := false
 	if magic, _ := br.Peek(2); isGzip(magic) {
@@ -105,40 +105,76 @@ func readInput(ctx context.Context, r io.Reader, limit int64) ([]byte, error) {
 		defer zr.Close()
 		src, gz, hint = zr, true, 0
 	}
-	if hint <= 0 || hint > limit {
-		hint = 64 << 10
+	// Read in chunks that double in size, then join them once: for an input
+	// of unknown size this copies it once and holds at most twice its size,
+	// where growing a single buffer would copy it several times over. When
+	// the size is known the first chunk takes all of it.
+	size := int64(64 << 10)
+	if hint > 0 && hint < limit {
+		size = hint + 1
 	}
-	buf := make([]byte, 0, hint+1)
 	lr := io.LimitReader(src, limit+1)
-	for n := 0; ; n++ {
-		if n%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+	var (
+		chunks [][]byte
+		total  int64
+	)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+		chunk := make([]byte, size)
+		n, err := fill(lr, chunk)
+		if n > 0 {
+			chunks = append(chunks, chunk[:n])
+			total += int64(n)
 		}
-		m, err := lr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			if gz {
-				return nil, fmt.Errorf("decompressing gzip after %d bytes of content: %w", len(buf), err)
+				return nil, fmt.Errorf("decompressing gzip after %d bytes of content: %w", total, err)
 			}
-			return nil, fmt.Errorf("reading input after %d bytes: %w", len(buf), err)
+			return nil, fmt.Errorf("reading input after %d bytes: %w", total, err)
+		}
+		if size < 16<<20 {
+			size *= 2
 		}
 	}
-	if int64(len(buf)) > limit {
+	if total > limit {
 		what := "input"
 		if gz {
 			what = "decompressed input"
 		}
 		return nil, fmt.Errorf("%s exceeds the limit of %d bytes", what, limit)
 	}
-	return buf, nil
+	switch len(chunks) {
+	case 0:
+		return nil, nil
+	case 1:
+		return chunks[0], nil
+	}
+	out := make([]byte, 0, total)
+	for i, c := range chunks {
+		out = append(out, c...)
+		chunks[i] = nil
+	}
+	return out, nil
+}
+
+// fill reads into buf until it is full or the reader fails; a clean end of
+// input is io.EOF (unlike io.ReadFull, which would turn a reader's own
+// io.ErrUnexpectedEOF, as from a truncated gzip stream, into a short read).
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // sizeHint guesses how many bytes r will yield, or 0.

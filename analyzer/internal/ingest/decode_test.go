@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -308,5 +309,27 @@ func TestSniff(t *testing.T) {
 				t.Errorf("Sniff = %q, %v; want %q, %v", f, ok, tc.format, tc.ok)
 			}
 		})
+	}
+}
+
+// TestDecodeUnknownSize checks that an input whose size Decode cannot know
+// in advance (read in chunks) decodes as the same bytes in memory do.
+func TestDecodeUnknownSize(t *testing.T) {
+	t.Parallel()
+	data := deepCycloneDX(false, 5000) // a few hundred KiB: several chunks
+	want, err := Decode(context.Background(), "deep.json", bytes.NewReader(data), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(context.Background(), "deep.json", iotest.HalfReader(bytes.NewReader(data)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("chunked read decodes differently (-known size +unknown size):\n%s", diff)
+	}
+	_, err = Decode(context.Background(), "deep.json", iotest.TimeoutReader(bytes.NewReader(data)), Options{})
+	if err == nil || !strings.Contains(err.Error(), "deep.json: reading input after") {
+		t.Errorf("Decode(failing reader) error = %v, want a read error", err)
 	}
 }

@@ -69,7 +69,9 @@ type Field struct {
 	// ("/components/4/supplier/name") for JSON formats, an XPath-like path
 	// ("/bom/components/component[5]/supplier/name", 1-based) for XML, and
 	// "SPDXRef-Package-x#PackageSupplier" (element id and tag) for SPDX
-	// tag-value.
+	// tag-value. In pathologically nested documents, locations longer
+	// than 2 KiB keep their start and end and replace middle segments
+	// with "/…".
 	Location string
 }
 
@@ -127,6 +129,8 @@ type DecodeError struct {
 	Err error
 }
 
+// Error formats the error as "name: looks like FORMAT but at WHERE: cause",
+// leaving out the parts that are unknown.
 func (e *DecodeError) Error() string {
 	s := e.Name + ": "
 	if e.Format != "" {
@@ -138,4 +142,5 @@ func (e *DecodeError) Error() string {
 	return s + e.Err.Error()
 }
 
+// Unwrap returns the underlying cause.
 func (e *DecodeError) Unwrap() error { return e.Err }

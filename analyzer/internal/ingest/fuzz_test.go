@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,15 +35,6 @@ func fuzzSeeds(f *testing.F, names ...string) {
 func fuzzDecode(t *testing.T, data []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-done:
-		case <-time.After(2 * time.Second):
-			os.WriteFile(fmt.Sprintf("/tmp/slow-%d.bin", time.Now().UnixNano()), data, 0o644)
-		}
-	}()
-	defer close(done)
 	doc, err := Decode(ctx, "fuzz", bytes.NewReader(data), Options{MaxBytes: 4 << 20})
 	if err != nil {
 		var de *DecodeError

@@ -71,3 +71,39 @@ func TestDecodeGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestStrictTolerantAgree checks, on the hand-made inputs, that the strict
+// and the tolerant CycloneDX decoders produce the same Components (the
+// conformance suite checks the same on hundreds of files).
+func TestStrictTolerantAgree(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		file     string
+		strict   func(context.Context, []byte, string) (*Document, error)
+		tolerant func(context.Context, string, []byte) (*Document, error)
+	}{
+		{"cyclonedx-1.6.json", decodeCDXJSONStrict, decodeCDXJSONTolerant},
+		{"cyclonedx-1.5.xml", decodeCDXXMLStrict, decodeCDXXMLTolerant},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(filepath.Join("testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			strict, err := tc.strict(ctx, data, "")
+			if err != nil {
+				t.Fatalf("strict: %v", err)
+			}
+			tolerant, err := tc.tolerant(ctx, tc.file, data)
+			if err != nil {
+				t.Fatalf("tolerant: %v", err)
+			}
+			strict.SpecVersion, tolerant.SpecVersion = "", ""
+			if diff := cmp.Diff(strict, tolerant); diff != "" {
+				t.Errorf("strict and tolerant decoders differ (-strict +tolerant):\n%s", diff)
+			}
+		})
+	}
+}

@@ -33,6 +33,7 @@ type tvError struct {
 	err  error
 }
 
+// Error implements error.
 func (e *tvError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
 
 // readTagValues splits a tag-value text into pairs the way tools-golang

@@ -20,6 +20,7 @@ import (
 // tjKind says what kind of JSON value a frame stands for.
 type tjKind uint8
 
+// Frame kinds.
 const (
 	tjRoot      tjKind = iota // the BOM object
 	tjMeta                    // metadata
@@ -347,8 +348,7 @@ func (w *tjWalker) member(ctx context.Context, f tjFrame, key string) error {
 			return err
 		}
 	case tjPedigree:
-		slot := map[string]int{"ancestors": slotAncestors, "descendants": slotDescendants, "variants": slotVariants}
-		if s, ok := slot[key]; ok {
+		if s, ok := pedigreeSlot(key); ok {
 			ok, err := w.open('[', loc)
 			if ok {
 				w.push(tjFrame{kind: tjCompArray, node: f.node, loc: f.loc, container: key, slot: s})

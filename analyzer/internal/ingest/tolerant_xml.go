@@ -14,13 +14,16 @@ import (
 // The tolerant CycloneDX XML decoder reads the token stream of encoding/xml
 // with an explicit stack of frames, the XML twin of tolerant_json.go. Only
 // elements in the document's CycloneDX namespace are considered; foreign
-// elements are skipped. Identity elements are decoded into the views of
-// cyclonedx_model.go with DecodeElement (whose recursion is bounded by the
-// shape of those small views); everything else is skipped iteratively.
+// elements are skipped. Identity elements are read token by token into a
+// small tree (readElement) and from there into the views of
+// cyclonedx_model.go; xml.Decoder.DecodeElement is not used because it
+// refuses elements nested more than 10,000 levels deep in the document.
+// Everything else is skipped iteratively.
 
 // txKind says what kind of element a frame stands for.
 type txKind uint8
 
+// Frame kinds.
 const (
 	txRoot     txKind = iota // <bom>
 	txMeta                   // <metadata>
@@ -453,8 +456,7 @@ func (w *txWalker) child(se *xml.StartElement) error {
 			return nil
 		}
 	case txPedigree:
-		slot := map[string]int{"ancestors": slotAncestors, "descendants": slotDescendants, "variants": slotVariants}
-		if s, ok := slot[key]; ok {
+		if s, ok := pedigreeSlot(key); ok {
 			w.push(txFrame{kind: txCompList, node: f.node, loc: f.loc, container: key, slot: s})
 			return nil
 		}

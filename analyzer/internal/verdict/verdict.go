@@ -4,6 +4,8 @@
 package verdict
 
 import (
+	"fmt"
+
 	"github.com/oemtrace/oemtrace/analyzer/report"
 	"github.com/oemtrace/oemtrace/signatures"
 )
@@ -42,28 +44,26 @@ func Combine(subject report.Subject, matches []Match) (report.Finding, bool) {
 	if lead.Class != signatures.ClassMention && len(strong) >= 2 && conf.Rank() > 0 {
 		conf = signatures.Confidences[conf.Rank()-1]
 	}
+	title := lead.Title
+	if len(strong) >= 2 {
+		title = fmt.Sprintf("%s (and %d more independent %s)", title, len(strong)-1, plural(len(strong)-1, "trait", "traits"))
+	}
 	f := report.Finding{
 		Rule:       lead.ID,
 		Class:      lead.Class,
 		Confidence: conf,
-		Title:      lead.Title,
+		Title:      title,
 		Subject:    subject,
 	}
 	type key struct {
 		rule, field, value, loc string
 		offset                  int64
 	}
-	// A mention of a value that a stronger rule already matched adds nothing.
-	strongAt := map[string]bool{}
-	for _, m := range matches {
-		if m.Rule.Class != signatures.ClassMention {
-			strongAt[m.Evidence.Location.String()] = true
-		}
-	}
+	// Inside a finding stronger than a mention, mentions add nothing.
 	seen := map[key]bool{}
 	for _, m := range matches {
 		e := m.Evidence
-		if m.Rule.Class == signatures.ClassMention && strongAt[e.Location.String()] {
+		if m.Rule.Class == signatures.ClassMention && lead.Class != signatures.ClassMention {
 			continue
 		}
 		k := key{e.Rule, e.Field, e.Value, e.Location.String(), e.Location.Offset}
@@ -72,8 +72,24 @@ func Combine(subject report.Subject, matches []Match) (report.Finding, bool) {
 			f.Evidence = append(f.Evidence, e)
 		}
 	}
+	if len(f.Evidence) > MaxEvidence {
+		report.SortEvidence(f.Evidence)
+		f.EvidenceOmitted = len(f.Evidence) - MaxEvidence
+		f.Evidence = f.Evidence[:MaxEvidence]
+	}
 	f.ID = report.FindingID(f.Rule, subject)
 	return f, true
+}
+
+// MaxEvidence is how many evidence entries one finding lists; the rest are
+// counted in Finding.EvidenceOmitted.
+const MaxEvidence = 100
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // better reports whether rule a should lead a finding over rule b.

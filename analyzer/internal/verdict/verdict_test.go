@@ -1,6 +1,7 @@
 package verdict_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/verdict"
@@ -35,7 +36,7 @@ func TestCombine(t *testing.T) {
 		{"two medium rules agree", []verdict.Match{{copyright, ev("COPYRIGHT", "/a")}, {domain, ev("DOMAIN", "/b")}}, "COPYRIGHT", signatures.ClassComponent, signatures.High, 2},
 		{"same rule twice does not raise", []verdict.Match{{domain, ev("DOMAIN", "/a")}, {domain, ev("DOMAIN", "/b")}}, "DOMAIN", signatures.ClassComponent, signatures.Medium, 2},
 		{"mention alone", []verdict.Match{{mention, ev("MENTION", "/a")}}, "MENTION", signatures.ClassMention, signatures.Low, 1},
-		{"mention of a matched value dropped", []verdict.Match{{entity, ev("ENTITY", "/a")}, {mention, ev("MENTION", "/a")}, {mention, ev("MENTION", "/c")}}, "ENTITY", signatures.ClassComponent, signatures.High, 2},
+		{"mentions dropped from a stronger finding", []verdict.Match{{entity, ev("ENTITY", "/a")}, {mention, ev("MENTION", "/a")}, {mention, ev("MENTION", "/c")}}, "ENTITY", signatures.ClassComponent, signatures.High, 1},
 		{"duplicates dropped", []verdict.Match{{entity, ev("ENTITY", "/a")}, {entity, ev("ENTITY", "/a")}}, "ENTITY", signatures.ClassComponent, signatures.High, 1},
 	}
 	for _, tt := range tests {
@@ -52,6 +53,14 @@ func TestCombine(t *testing.T) {
 				t.Error("empty id")
 			}
 		})
+	}
+	var many []verdict.Match
+	for i := 0; i < verdict.MaxEvidence+5; i++ {
+		many = append(many, verdict.Match{Rule: mention, Evidence: ev("MENTION", fmt.Sprintf("/f%03d", i))})
+	}
+	f, _ := verdict.Combine(report.Subject{}, many)
+	if len(f.Evidence) != verdict.MaxEvidence || f.EvidenceOmitted != 5 || f.Evidence[0].Location.Path != "/f000" {
+		t.Errorf("cap: %d listed, %d omitted, first %s", len(f.Evidence), f.EvidenceOmitted, f.Evidence[0].Location.Path)
 	}
 	if _, ok := verdict.Combine(report.Subject{}, nil); ok {
 		t.Error("finding from no matches")

@@ -60,6 +60,9 @@ func Encode(w io.Writer, r *report.Report) error {
 			for _, e := range f.Evidence {
 				fmt.Fprintf(ew, "  - %s %s %q at %s\n", e.Rule, e.Field, e.Value, e.Location)
 			}
+			if f.EvidenceOmitted > 0 {
+				fmt.Fprintf(ew, "  - … and %d more (see the JSON report)\n", f.EvidenceOmitted)
+			}
 		}
 	}
 	if len(r.Gaps) > 0 {

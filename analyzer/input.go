@@ -1,0 +1,219 @@
+package analyzer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/binmeta"
+	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
+	"github.com/oemtrace/oemtrace/analyzer/internal/verdict"
+	"github.com/oemtrace/oemtrace/analyzer/report"
+)
+
+// Kinds of input, recognized from content.
+const (
+	KindSBOM      = "sbom"
+	KindDirectory = "directory"
+	KindArchive   = "archive"
+	KindBinary    = "binary"
+)
+
+// archiveFormat recognizes tar (plain or gzip-compressed) and zip from the
+// first bytes of a file; "" when it is neither.
+func archiveFormat(head []byte) string {
+	switch {
+	case len(head) >= 4 && string(head[:4]) == "PK\x03\x04":
+		return "zip"
+	case isTar(head):
+		return "tar"
+	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
+		zr, err := gzip.NewReader(bytes.NewReader(head))
+		if err != nil {
+			return ""
+		}
+		inner := make([]byte, 512)
+		n, _ := io.ReadFull(zr, inner)
+		if isTar(inner[:n]) {
+			return "tar.gz"
+		}
+	}
+	return ""
+}
+
+func isTar(b []byte) bool {
+	return len(b) >= 262 && (string(b[257:262]) == "ustar")
+}
+
+// scanPath scans an input that lives on disk and is not an SBOM: a
+// directory, an archive, or a single binary.
+func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) error {
+	fi, err := os.Stat(disk)
+	if err != nil {
+		return &InputError{Name: in.Name, Err: unwrapPathError(err)}
+	}
+	at := report.Location{Input: in.Name}
+	desc := report.Input{Name: in.Name}
+	var tr *treeResult
+	switch {
+	case fi.IsDir():
+		desc.Kind = KindDirectory
+		tr, err = a.scanTree(ctx, disk, at)
+	case archiveFormat(head) != "":
+		format := archiveFormat(head)
+		desc.Kind, desc.Format = KindArchive, format
+		tr, err = a.scanArchive(ctx, disk, format, at)
+	case binmeta.Sniff(head) != "":
+		desc.Kind, desc.Format = KindBinary, binmeta.Sniff(head)
+		tr, err = a.scanSingle(disk, filepath.Base(disk), at)
+	default:
+		return &InputError{Name: in.Name, Err: fmt.Errorf("%w: not an SBOM, directory, tar, tar.gz or zip archive, ELF, PE, jar, apk or dex file", ErrUnknownKind)}
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		desc.Size = fi.Size()
+		desc.SHA256, _ = fileDigest(disk)
+	} else {
+		desc.Size = tr.bytes
+	}
+	desc.Components = tr.components
+	desc.Files = tr.files
+	desc.Notes = tr.notes
+	a.rep.Inputs = append(a.rep.Inputs, desc)
+	a.rep.Findings = append(a.rep.Findings, tr.findings...)
+	a.rep.Gaps = append(a.rep.Gaps, tr.gaps...)
+	return nil
+}
+
+// scanArchive unpacks an archive into a private temporary directory and
+// scans it as a tree; the location chain records the archive.
+func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Location) (*treeResult, error) {
+	dir, err := os.MkdirTemp("", "oemtrace-")
+	if err != nil {
+		return nil, fmt.Errorf("creating temporary directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	f, err := os.Open(disk)
+	if err != nil {
+		return nil, &InputError{Name: at.Input, Err: unwrapPathError(err)}
+	}
+	defer f.Close()
+	var gaps []extract.Gap
+	switch format {
+	case "zip":
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, &InputError{Name: at.Input, Err: err}
+		}
+		gaps, err = extract.Zip(f, fi.Size(), dir, extract.DefaultLimits())
+		if err != nil {
+			return nil, &InputError{Name: at.Input, Err: err}
+		}
+	default:
+		gaps, err = extract.Tar(f, dir, extract.DefaultLimits())
+		if err != nil {
+			return nil, &InputError{Name: at.Input, Err: err}
+		}
+	}
+	inner := at
+	inner.Chain = append(append([]report.Layer{}, at.Chain...), report.Layer{Format: format})
+	root := dir
+	if image := extract.ImageFormat(dir); image != "" {
+		rootfs, err := os.MkdirTemp("", "oemtrace-rootfs-")
+		if err != nil {
+			return nil, fmt.Errorf("creating temporary directory: %w", err)
+		}
+		defer os.RemoveAll(rootfs)
+		layerGaps, err := extract.Flatten(dir, rootfs, extract.DefaultLimits())
+		if err != nil {
+			return nil, &InputError{Name: at.Input, Err: fmt.Errorf("reading %s image: %w", image, err)}
+		}
+		gaps = append(gaps, layerGaps...)
+		inner.Chain = append(inner.Chain, report.Layer{Format: image})
+		root = rootfs
+	}
+	tr, err := a.scanTree(ctx, root, inner)
+	if err != nil {
+		return nil, err
+	}
+	if format == "zip" {
+		// A jar or apk is also one binary: its classes and dex tables.
+		single, err := a.scanSingle(disk, filepath.Base(at.Input), at)
+		if err != nil {
+			return nil, err
+		}
+		tr.findings = append(tr.findings, single.findings...)
+		tr.gaps = append(tr.gaps, single.gaps...)
+	}
+	for _, g := range gaps {
+		l := inner
+		l.Path = g.Path
+		tr.gaps = append(tr.gaps, report.Gap{Location: l, Reason: g.Reason})
+	}
+	return tr, nil
+}
+
+// scanSingle scans one binary file.
+func (a *run) scanSingle(disk, rel string, at report.Location) (*treeResult, error) {
+	f, gap := a.scanner.ScanFile(disk, "/"+rel)
+	tr := &treeResult{files: 1}
+	if gap != nil {
+		l := at
+		l.Path = gap.Path
+		tr.gaps = append(tr.gaps, report.Gap{Location: l, Reason: gap.Reason})
+		return tr, nil
+	}
+	if f == nil {
+		return tr, nil
+	}
+	tr.bytes = f.Size
+	subj := report.Subject{Input: at.Input, Name: rel, Location: f.Path}
+	if fd, ok := verdict.Combine(subj, fileMatches(a.set, *f, at)); ok {
+		tr.findings = append(tr.findings, fd)
+	}
+	return tr, nil
+}
+
+func fileDigest(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// spool copies a non-seekable input (standard input) to a private
+// temporary file, at most max bytes, so it can be examined as a file.
+func spool(r io.Reader, max int64) (string, func(), error) {
+	f, err := os.CreateTemp("", "oemtrace-stdin-")
+	if err != nil {
+		return "", nil, fmt.Errorf("spooling standard input: %w", err)
+	}
+	cleanup := func() { os.Remove(f.Name()) }
+	n, err := io.Copy(f, io.LimitReader(r, max+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n > max {
+		err = errors.New("standard input is larger than the input limit")
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("spooling standard input: %w", err)
+	}
+	return f.Name(), cleanup, nil
+}

@@ -1,0 +1,4 @@
+package com.kavsdk.antivirus;
+
+public class AvObjectScanner {
+}

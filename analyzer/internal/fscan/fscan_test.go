@@ -1,0 +1,155 @@
+package fscan
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/oemtrace/oemtrace/signatures"
+)
+
+func write(t *testing.T, root, rel, body string) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWalkGaps(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "etc/a.conf", "x")
+	write(t, root, "lib/real.so", "y")
+	os.Symlink("/lib/real.so", filepath.Join(root, "lib", "abs-inside"))
+	os.Symlink("../../../../../etc/passwd", filepath.Join(root, "etc", "escape"))
+	os.Symlink("loop2", filepath.Join(root, "loop1"))
+	os.Symlink("loop1", filepath.Join(root, "loop2"))
+	os.Symlink("missing", filepath.Join(root, "dangling"))
+	if err := syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, gaps, err := walk(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, f.rel)
+	}
+	if strings.Join(got, " ") != "/etc/a.conf /lib/real.so" {
+		t.Errorf("files = %v", got)
+	}
+	want := map[string]string{
+		"/etc/escape": "points out of the scanned tree",
+		"/fifo":       "special file (named pipe)",
+		"/loop1":      "symlink loop",
+		"/loop2":      "symlink loop",
+	}
+	if len(gaps) != len(want) {
+		t.Errorf("gaps = %v, want %d", gaps, len(want))
+	}
+	for _, g := range gaps {
+		if !strings.Contains(g.Reason, want[g.Path]) || want[g.Path] == "" {
+			t.Errorf("unexpected gap %s: %s", g.Path, g.Reason)
+		}
+	}
+}
+
+func TestUnreadableFileIsGap(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads files whatever their mode")
+	}
+	root := t.TempDir()
+	write(t, root, "secret", "x")
+	os.Chmod(filepath.Join(root, "secret"), 0)
+	s := newScanner(t)
+	res, err := s.ScanTree(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Gaps) != 1 || !strings.Contains(res.Gaps[0].Reason, "cannot open") {
+		t.Errorf("gaps = %v", res.Gaps)
+	}
+}
+
+func newScanner(t *testing.T) *Scanner {
+	t.Helper()
+	set, err := signatures.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestRuleExamplesThroughScanner runs every content rule's file examples
+// through the real scanner (matcher, kind detection), so the reference
+// observer that Load uses and the scanner cannot drift apart.
+func TestRuleExamplesThroughScanner(t *testing.T) {
+	s := newScanner(t)
+	for _, r := range s.set.Rules {
+		for _, want := range []bool{true, false} {
+			exs := r.Examples.Match
+			if !want {
+				exs = r.Examples.NoMatch
+			}
+			for _, e := range exs {
+				if e.Field != "" || e.Content == "" || e.Kind != "" && e.Kind != "text" && e.Kind != "binary" {
+					continue // identity examples, and metadata examples need real binaries
+				}
+				root := t.TempDir()
+				write(t, root, e.Path, e.Content)
+				res, err := s.ScanTree(context.Background(), root)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := false
+				for _, f := range res.Files {
+					for _, h := range f.Hits {
+						got = got || h.Rule.ID == r.ID
+					}
+				}
+				if got != want {
+					t.Errorf("%s: example %s %q: matched = %v, want %v", r.ID, e.Path, e.Content, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestHitOffsetsAndBytes(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "etc/x/updater.ini", "# mirrors\nsource=https://DNL-01.GEO.KASPERSKY.COM/\n")
+	res, err := newScanner(t).ScanTree(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Files) != 1 {
+		t.Fatalf("files = %+v", res.Files)
+	}
+	f := res.Files[0]
+	if len(f.SHA256) != 64 {
+		t.Errorf("sha256 = %q", f.SHA256)
+	}
+	found := false
+	for _, h := range f.Hits {
+		if h.Rule.ID == "OT-CT-UPDATE-HOST" {
+			found = true
+			if h.Value != ".GEO.KASPERSKY.COM" || h.Offset != 31 || h.Length != 18 {
+				t.Errorf("hit = %+v, want the bytes as found at offset 31", h)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no update-host hit in %+v", f.Hits)
+	}
+}

@@ -1,0 +1,64 @@
+package inventory
+
+import (
+	"github.com/anchore/syft/syft"
+	"github.com/anchore/syft/syft/cataloging"
+	"github.com/anchore/syft/syft/cataloging/filecataloging"
+	"github.com/anchore/syft/syft/cataloging/pkgcataloging"
+	"github.com/anchore/syft/syft/file"
+	"github.com/anchore/syft/syft/pkg/cataloger/golang"
+	"github.com/anchore/syft/syft/pkg/cataloger/java"
+	"github.com/anchore/syft/syft/pkg/cataloger/javascript"
+	"github.com/anchore/syft/syft/pkg/cataloger/python"
+)
+
+// imageSources names the only Syft source providers CatalogImage lets Syft
+// try: image archives and layouts on local disk. Registry, daemon and
+// containers-storage providers are left out, so nothing is pulled.
+func imageSources() []string {
+	return []string{"docker-archive", "oci-archive", "oci-dir"}
+}
+
+// sbomConfig returns the Syft configuration for opts. The package
+// catalogers are those Syft selects for container images (tag
+// pkgcataloging.ImageTag), whatever the source: a root filesystem is an
+// installed system, not a source checkout. Extra default tags may be given
+// to compare against other selections in tests.
+func sbomConfig(opts Options, defaultTags ...string) *syft.CreateSBOMConfig {
+	if len(defaultTags) == 0 {
+		defaultTags = []string{pkgcataloging.ImageTag}
+	}
+	cfg := syft.DefaultCreateSBOMConfig().
+		WithParallelism(opts.Parallelism).
+		WithPackagesConfig(offlinePackagesConfig()).
+		// Unknowns: keep every cataloger error as Syft reports it; do not
+		// let Syft drop or synthesize entries.
+		WithUnknownsConfig(cataloging.UnknownsConfig{})
+
+	if opts.Files {
+		defaultTags = append(defaultTags, filecataloging.FileTag)
+		cfg = cfg.WithFilesConfig(filecataloging.DefaultConfig().WithSelection(file.AllFilesSelection))
+	} else {
+		cfg = cfg.WithoutFiles()
+	}
+	return cfg.WithCatalogerSelection(cataloging.NewSelectionRequest().WithDefaults(defaultTags...))
+}
+
+// offlinePackagesConfig is Syft's default package configuration with every
+// option that could use the network, or read the host machine outside the
+// scanned tree, turned off.
+func offlinePackagesConfig() pkgcataloging.Config {
+	c := pkgcataloging.DefaultConfig()
+	c.Golang = golang.DefaultCatalogerConfig().
+		WithSearchRemoteLicenses(false).
+		WithSearchLocalModCacheLicenses(false).
+		WithSearchLocalVendorLicenses(false).
+		WithUsePackagesLib(false)
+	c.JavaArchive = java.DefaultArchiveCatalogerConfig().
+		WithUseNetwork(false).
+		WithUseMavenLocalRepository(false).
+		WithResolveTransitiveDependencies(false)
+	c.JavaScript = javascript.DefaultCatalogerConfig().WithSearchRemoteLicenses(false)
+	c.Python = python.DefaultCatalogerConfig().WithSearchRemoteLicenses(false)
+	return c
+}

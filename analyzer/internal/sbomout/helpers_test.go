@@ -1,0 +1,224 @@
+package sbomout
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
+	"github.com/oemtrace/oemtrace/analyzer/internal/inventory"
+	"github.com/oemtrace/oemtrace/analyzer/report"
+	"github.com/oemtrace/oemtrace/signatures"
+)
+
+// hexaName is the Kaspersky npm package in the webui fixture.
+const hexaName = "@kaspersky/hexa-ui-core"
+
+// repoRoot finds the module root by walking up from the package directory
+// to go.mod.
+func repoRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("go.mod not found above the package directory")
+		}
+		dir = parent
+	}
+}
+
+// maxEntry bounds the size of one extracted file.
+const maxEntry = 64 << 20
+
+// extractTarGz unpacks the directories and regular files of a gzipped tar
+// into dest. Anything else (links, devices), absolute names and names that
+// climb out of dest are refused; files are created with O_EXCL so nothing is
+// written through an existing entry.
+func extractTarGz(archive, dest string) error {
+	f, err := os.Open(archive)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/")
+		if name == "" || name == "." {
+			continue
+		}
+		if !filepath.IsLocal(filepath.FromSlash(name)) {
+			return fmt.Errorf("%s: refusing a name outside the destination", h.Name)
+		}
+		target := filepath.Join(dest, filepath.FromSlash(name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if h.Size > maxEntry {
+				return fmt.Errorf("%s: %d bytes is too large", h.Name, h.Size)
+			}
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				return err
+			}
+			_, cerr := io.Copy(out, io.LimitReader(tr, maxEntry))
+			if err := errors.Join(cerr, out.Close()); err != nil {
+				return fmt.Errorf("%s: %w", h.Name, err)
+			}
+		default:
+			return fmt.Errorf("%s: unsupported entry type %q", h.Name, h.Typeflag)
+		}
+	}
+}
+
+var (
+	webuiOnce sync.Once
+	webuiInv  *inventory.Result
+	webuiErr  error
+	webuiDir  string
+)
+
+// webui catalogs the webui appliance fixture once per test binary.
+func webui(t *testing.T) *inventory.Result {
+	t.Helper()
+	archive := filepath.Join(repoRoot(t), "fixtures", "appliance", "webui.tar.gz")
+	if _, err := os.Stat(archive); err != nil {
+		t.Fatalf("fixture missing: %v", err)
+	}
+	webuiOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sbomout-webui-")
+		if err != nil {
+			webuiErr = err
+			return
+		}
+		webuiDir = dir
+		if err := extractTarGz(archive, dir); err != nil {
+			webuiErr = fmt.Errorf("extracting %s: %w", archive, err)
+			return
+		}
+		webuiInv, webuiErr = inventory.Catalog(context.Background(), dir, inventory.Options{})
+	})
+	if webuiErr != nil {
+		t.Fatal(webuiErr)
+	}
+	return webuiInv
+}
+
+// TestMain removes the shared extraction directory.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if webuiDir != "" {
+		os.RemoveAll(webuiDir)
+	}
+	os.Exit(code)
+}
+
+// component returns the catalogued component named name.
+func component(t *testing.T, inv *inventory.Result, name string) *ingest.Component {
+	t.Helper()
+	for i := range inv.Components {
+		if inv.Components[i].Name == name {
+			return &inv.Components[i]
+		}
+	}
+	t.Fatalf("no component %s among %d", name, len(inv.Components))
+	return nil
+}
+
+// testEngineSHA256 is a made-up file digest; testInput names the scanned
+// input in every location.
+const (
+	testEngineSHA256 = "9f2c4d6e8a0b1c3d5e7f9a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d"
+	testInput        = "webui.tar.gz"
+)
+
+// testReport builds by hand the report of a scan of the webui tree: a
+// package finding on @kaspersky/hexa-ui-core (identity evidence in its
+// package.json), a folder finding on /opt/netwarden (content evidence with
+// offset, length and digest) and one gap.
+func testReport(t *testing.T, inv *inventory.Result) *report.Report {
+	t.Helper()
+	hexa := component(t, inv, hexaName)
+	if hexa.Ref == "" || hexa.PURL == "" || hexa.Location == "" {
+		t.Fatalf("%s: missing ref, purl or location: %+v", hexaName, hexa)
+	}
+	pkgSubject := report.Subject{Input: testInput, Name: hexa.Name, Version: hexa.Version, PURL: hexa.PURL, Ref: hexa.Ref, Location: hexa.Location}
+	pkgFinding := report.Finding{
+		ID:         report.FindingID("KL-NPM-SCOPE", pkgSubject),
+		Rule:       "KL-NPM-SCOPE",
+		Class:      signatures.ClassComponent,
+		Confidence: signatures.High,
+		Title:      "Kaspersky npm package " + hexa.Name,
+		Subject:    pkgSubject,
+		Evidence: []report.Evidence{
+			{Rule: "KL-NPM-SCOPE", Kind: "identity", Field: "name", Value: hexa.Name, Matched: "@kaspersky",
+				Location: report.Location{Input: testInput, Path: hexa.Location + "#name"}},
+			{Rule: "KL-NPM-SCOPE", Kind: "identity", Field: "purl", Value: hexa.PURL, Matched: "@kaspersky",
+				Location: report.Location{Input: testInput, Path: hexa.Location + "#name"}},
+		},
+	}
+	dirSubject := report.Subject{Input: testInput, Name: "/opt/netwarden", Location: "/opt/netwarden"}
+	dirFinding := report.Finding{
+		ID:         report.FindingID("KL-ENGINE-KAVCORE", dirSubject),
+		Rule:       "KL-ENGINE-KAVCORE",
+		Class:      signatures.ClassEngine,
+		Confidence: signatures.Medium,
+		Title:      "Kaspersky scanning engine in /opt/netwarden",
+		Subject:    dirSubject,
+		Evidence: []report.Evidence{
+			{Rule: "KL-ENGINE-KAVCORE", Kind: "content", Field: "string", Value: "Kaspersky Anti-Virus Engine", Matched: "kaspersky anti-virus engine",
+				Location: report.Location{Input: testInput, Path: "/opt/netwarden/lib/libnwscan.so.8", Offset: 0x1a2b, Length: 27, SHA256: testEngineSHA256}},
+			{Rule: "KL-ENGINE-KAVCORE", Kind: "content", Field: "symbol", Value: "kav_engine_init",
+				Location: report.Location{Input: testInput, Path: "/opt/netwarden/lib/libnwscan.so.8", SHA256: testEngineSHA256}},
+			{Rule: "KL-ENGINE-KAVCORE", Kind: "content", Field: "string", Value: "avp.klb<&>",
+				Location: report.Location{Input: testInput, Path: "/opt/netwarden/bases/avp.klb", Chain: []report.Layer{{Format: "tar", Path: "/opt/netwarden/bases.tar"}}, Offset: 0, Length: 10}},
+		},
+	}
+	rep := &report.Report{
+		Tool:       report.Tool{Name: "oemtrace", Version: "0.1.0-test"},
+		Signatures: report.SignatureSet{Version: "2025.01.1", Digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Rules: 42, Source: "embedded"},
+		Time:       time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
+		Inputs:     []report.Input{{Name: testInput, Kind: "tree", Components: len(inv.Components)}},
+		Policy:     report.Policy{FailOn: signatures.ClassComponent},
+		Findings:   []report.Finding{pkgFinding, dirFinding},
+		Gaps: []report.Gap{{
+			Location: report.Location{Input: testInput, Path: "/usr/share/netwarden-ui/broken.zip"},
+			Reason:   "archive is truncated",
+		}},
+	}
+	rep.Finish()
+	return rep
+}

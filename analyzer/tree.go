@@ -1,0 +1,214 @@
+package analyzer
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
+	"github.com/oemtrace/oemtrace/analyzer/internal/identity"
+	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
+	"github.com/oemtrace/oemtrace/analyzer/internal/inventory"
+	"github.com/oemtrace/oemtrace/analyzer/internal/verdict"
+	"github.com/oemtrace/oemtrace/analyzer/report"
+	"github.com/oemtrace/oemtrace/signatures"
+)
+
+// treeResult is what scanning one file tree adds to a report.
+type treeResult struct {
+	findings   []report.Finding
+	gaps       []report.Gap
+	components int
+	files      int
+	bytes      int64
+	notes      []string
+}
+
+// subjectGroup collects the evidence about one subject.
+type subjectGroup struct {
+	subject report.Subject
+	matches []verdict.Match
+}
+
+// scanTree catalogs the packages of the tree at root with Syft and scans
+// every file's content, then grades one finding per subject: a catalogued
+// package when it owns the file, otherwise the product folder the file sits
+// in (see groupOf). at carries the input name and container chain.
+func (a *run) scanTree(ctx context.Context, root string, at report.Location) (*treeResult, error) {
+	set, sc := a.set, a.scanner
+	if a.licenseCtx == nil {
+		lctx, err := inventory.ShareLicenseScanner(ctx)
+		if err != nil {
+			return nil, err
+		}
+		a.licenseCtx = lctx
+	}
+	invCtx := a.licenseCtx
+	var inv *inventory.Result
+	var invErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		inv, invErr = inventory.Catalog(invCtx, root, inventory.Options{})
+	}()
+	res, err := sc.ScanTree(ctx, root)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	out := &treeResult{files: res.Scanned, bytes: res.Bytes}
+	groups := map[string]*subjectGroup{}
+	get := func(key string, s report.Subject) *subjectGroup {
+		g := groups[key]
+		if g == nil {
+			g = &subjectGroup{subject: s}
+			groups[key] = g
+		}
+		return g
+	}
+	if invErr != nil {
+		out.gaps = append(out.gaps, report.Gap{Location: at, Reason: "package cataloging failed: " + invErr.Error()})
+		inv = &inventory.Result{}
+	}
+	out.components = len(inv.Components)
+	for i := range inv.Components {
+		c := &inv.Components[i]
+		if ms := identity.Matches(set, at, c.Fields); len(ms) > 0 {
+			g := get(fmt.Sprintf("pkg#%d", i), withInput(identity.Subject(at.Input, c), at))
+			g.matches = append(g.matches, ms...)
+		}
+	}
+	for _, f := range res.Files {
+		key, subj := groupOf(f.Path, inv, at)
+		if ms := fileMatches(set, f, at); len(ms) > 0 {
+			g := get(key, subj)
+			g.matches = append(g.matches, ms...)
+		}
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if f, ok := verdict.Combine(groups[k].subject, groups[k].matches); ok {
+			out.findings = append(out.findings, f)
+		}
+	}
+	for _, g := range res.Gaps {
+		l := at
+		l.Path = g.Path
+		out.gaps = append(out.gaps, report.Gap{Location: l, Reason: g.Reason})
+	}
+	return out, nil
+}
+
+// fileMatches is the evidence found in one file: its content hits and the
+// identity facts of a binary.
+func fileMatches(set *signatures.Set, f fscan.File, at report.Location) []verdict.Match {
+	var ms []verdict.Match
+	loc := at
+	loc.Path, loc.SHA256 = f.Path, f.SHA256
+	for _, h := range f.Hits {
+		l := loc
+		l.Offset, l.Length = h.Offset, h.Length
+		ms = append(ms, verdict.Match{Rule: h.Rule, Evidence: report.Evidence{
+			Rule:     h.Rule.ID,
+			Kind:     "content",
+			Field:    h.Kind,
+			Value:    identity.Clip(printable(h.Value), 200),
+			Location: l,
+		}})
+	}
+	return append(ms, identity.Matches(set, loc, binaryFields(f))...)
+}
+
+func withInput(s report.Subject, at report.Location) report.Subject {
+	s.Input = at.Input
+	if len(at.Chain) > 0 {
+		s.Location = at.String() + "!" + s.Location
+	}
+	return s
+}
+
+// groupOf picks the subject that content evidence in file p belongs to: the
+// catalogued package that owns the file, else the product folder — the
+// first level below /opt, /srv, /home, /usr/local, /var/opt, /etc/opt,
+// /etc, /usr/share, /usr/lib, /usr/libexec and /var/lib (so
+// /opt/netwarden/lib/libnwscan.so.8 belongs to /opt/netwarden) — else the
+// file itself.
+func groupOf(p string, inv *inventory.Result, at report.Location) (string, report.Subject) {
+	if i, ok := inv.Owners[p]; ok && i < len(inv.Components) {
+		c := &inv.Components[i]
+		return fmt.Sprintf("pkg#%d", i), withInput(identity.Subject(at.Input, c), at)
+	}
+	dir := productDir(p)
+	s := report.Subject{Input: at.Input, Name: dir, Location: dir}
+	if len(at.Chain) > 0 {
+		s.Location = at.String() + "!" + dir
+	}
+	return "dir#" + dir, s
+}
+
+var productRoots = []string{"/usr/local", "/var/opt", "/etc/opt", "/usr/share", "/usr/lib", "/usr/libexec", "/var/lib", "/opt", "/srv", "/home", "/etc"}
+
+func productDir(p string) string {
+	for _, r := range productRoots {
+		rest, ok := strings.CutPrefix(p, r+"/")
+		if !ok {
+			continue
+		}
+		first, _, nested := strings.Cut(rest, "/")
+		if nested {
+			return r + "/" + first
+		}
+		return p
+	}
+	return p
+}
+
+// binaryFields turns a binary's version resource and signers into identity
+// fields, so that entity rules judge them like SBOM suppliers.
+func binaryFields(f fscan.File) []ingest.Field {
+	if f.Facts == nil {
+		return nil
+	}
+	var out []ingest.Field
+	add := func(kind ingest.FieldKind, q, v, where string) {
+		if strings.TrimSpace(v) != "" {
+			out = append(out, ingest.Field{Kind: kind, Qualifier: q, Value: v, Location: f.Path + "#" + where})
+		}
+	}
+	v := f.Facts.Version
+	add(ingest.KindSupplier, "pe-version", v["CompanyName"], "VERSIONINFO/CompanyName")
+	add(ingest.KindCopyright, "pe-version", v["LegalCopyright"], "VERSIONINFO/LegalCopyright")
+	add(ingest.KindName, "pe-version", v["ProductName"], "VERSIONINFO/ProductName")
+	for i, s := range f.Facts.Signers {
+		if s.Signer {
+			add(ingest.KindSupplier, "authenticode", s.Organization, fmt.Sprintf("Authenticode/certificate[%d]/O", i))
+			add(ingest.KindSupplier, "authenticode", s.CommonName, fmt.Sprintf("Authenticode/certificate[%d]/CN", i))
+		}
+	}
+	return out
+}
+
+// printable keeps matched bytes readable in reports: control bytes become
+// \xNN escapes.
+func printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == 0x7f {
+			fmt.Fprintf(&b, `\x%02x`, c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
