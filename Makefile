@@ -38,7 +38,7 @@ FUZZ_TARGETS = $(shell grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1
 fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 	@set -e; for d in $(FUZZ_TARGETS); do \
 	  for f in $$(grep -h '^func Fuzz' $$d/*_test.go | sed -E 's/^func (Fuzz[A-Za-z0-9_]*).*/\1/'); do \
-	    echo "== $$d $$f ($(FUZZTIME))"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$d; \
+	    echo "== $$d $$f ($(FUZZTIME))"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x $$d; \
 	  done; done
 
 fuzz-short: ## every fuzz target for a few seconds (part of make test)

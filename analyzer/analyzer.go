@@ -42,8 +42,11 @@ import (
 	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
 	"github.com/oemtrace/oemtrace/analyzer/internal/identity"
 	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
+	"github.com/oemtrace/oemtrace/analyzer/internal/sbomout"
 	"github.com/oemtrace/oemtrace/analyzer/report"
 	"github.com/oemtrace/oemtrace/signatures"
+
+	"github.com/anchore/syft/syft/sbom"
 )
 
 // ToolName is the name reports give for the producing program.
@@ -116,7 +119,11 @@ type run struct {
 	set     *signatures.Set
 	scanner *fscan.Scanner
 	cfg     Config
+	now     func() time.Time
 	rep     *report.Report
+	// keepSBOM asks scanTree to keep Syft's SBOM of the tree in sbom.
+	keepSBOM bool
+	sbom     *sbom.SBOM
 	// licenseCtx carries one Syft license scanner for every tree of the
 	// run; built on first use, since SBOM inputs never need it.
 	licenseCtx context.Context
@@ -124,6 +131,52 @@ type run struct {
 
 // Analyze scans every input and returns the combined report.
 func Analyze(ctx context.Context, inputs []Input, cfg Config) (*report.Report, error) {
+	a, err := newRun(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return a.analyze(ctx, inputs)
+}
+
+// WriteSBOM scans one shipped artefact (a directory, an archive, an image or
+// a binary, not an SBOM) and writes an SBOM of it in format (cyclonedx-json,
+// cyclonedx-xml or spdx-json): the packages Syft catalogued plus every
+// finding, with its evidence on the component it concerns and the verdict
+// in the document's properties. cdxVersion is "1.6" (default) or "1.7".
+// Nothing is written to w when an error is returned.
+func WriteSBOM(ctx context.Context, w io.Writer, in Input, format, cdxVersion string, cfg Config) (*report.Report, error) {
+	f, err := sbomout.ParseFormat(format)
+	if err != nil {
+		return nil, err
+	}
+	a, err := newRun(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.keepSBOM = true
+	rep, err := a.analyze(ctx, []Input{in})
+	if err != nil {
+		return nil, err
+	}
+	if len(rep.Inputs) == 1 && rep.Inputs[0].Kind == KindSBOM {
+		return nil, &InputError{Name: in.Name, Err: errors.New("the input is already an SBOM; oemtrace sbom describes directories, archives, images and binaries (use oemtrace scan to check an SBOM)")}
+	}
+	if err := sbomout.Write(w, f, a.sbom, rep, sbomout.Options{CycloneDXVersion: cdxVersion}); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", format, err)
+	}
+	return rep, nil
+}
+
+// SBOMFormats lists the formats WriteSBOM writes.
+func SBOMFormats() []string {
+	var out []string
+	for _, f := range sbomout.Formats() {
+		out = append(out, string(f))
+	}
+	return out
+}
+
+func newRun(cfg Config) (*run, error) {
 	set := cfg.Signatures
 	if set == nil {
 		var err error
@@ -149,7 +202,7 @@ func Analyze(ctx context.Context, inputs []Input, cfg Config) (*report.Report, e
 	if err != nil {
 		return nil, err
 	}
-	a := &run{set: set, scanner: sc, cfg: cfg, rep: &report.Report{
+	return &run{set: set, scanner: sc, cfg: cfg, now: now, rep: &report.Report{
 		Tool: report.Tool{Name: ToolName, Version: Version},
 		Signatures: report.SignatureSet{
 			Version: set.Manifest.Version,
@@ -158,13 +211,16 @@ func Analyze(ctx context.Context, inputs []Input, cfg Config) (*report.Report, e
 			Source:  set.Source,
 		},
 		Policy: report.Policy{FailOn: failOn, AllowIncomplete: cfg.AllowIncomplete},
-	}}
+	}}, nil
+}
+
+func (a *run) analyze(ctx context.Context, inputs []Input) (*report.Report, error) {
 	for _, in := range inputs {
 		if err := a.analyzeOne(ctx, in); err != nil {
 			return nil, err
 		}
 	}
-	a.rep.Time = now().UTC()
+	a.rep.Time = a.now().UTC()
 	a.rep.Finish()
 	return a.rep, nil
 }

@@ -77,6 +77,9 @@ func (a *run) scanTree(ctx context.Context, root string, at report.Location) (*t
 		inv = &inventory.Result{}
 	}
 	out.components = len(inv.Components)
+	if a.keepSBOM && a.sbom == nil {
+		a.sbom = inv.SBOM
+	}
 	for i := range inv.Components {
 		c := &inv.Components[i]
 		if ms := identity.Matches(set, at, c.Fields); len(ms) > 0 {

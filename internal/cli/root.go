@@ -73,6 +73,6 @@ and points at the exact evidence for each finding.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{msg: err.Error(), hint: fmt.Sprintf("run '%s --help' for usage", c.CommandPath())}
 	})
-	root.AddCommand(NewCmdScan(s, nil), NewCmdSignatures(s), NewCmdVersion(s))
+	root.AddCommand(NewCmdScan(s, nil), NewCmdSBOM(s), NewCmdSignatures(s), NewCmdVersion(s))
 	return root
 }

@@ -1,4 +1,7 @@
-package ingest
+// Package ingestbench compares ingest's decoder with Syft's on the same
+// generated SBOM. It lives apart from package ingest so that ingest's own
+// test binary (and its fuzz builds) do not link Syft.
+package ingestbench
 
 import (
 	"bufio"
@@ -13,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/anchore/syft/syft/format"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
 )
 
 // benchComponents is the size of the generated benchmark SBOM.
@@ -138,7 +143,7 @@ func BenchmarkIngest(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			doc, err := Decode(context.Background(), path, f, Options{})
+			doc, err := ingest.Decode(context.Background(), path, f, ingest.Options{})
 			f.Close()
 			if err != nil {
 				b.Fatal(err)
