@@ -16,7 +16,10 @@ help: ## show this help
 build: ## build bin/oemtrace
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/oemtrace
 
-demo: build ## scan the bundled appliance SBOMs (one tainted, one clean)
+demo: build ## scan the bundled examples: a rebranded engine, a supplier SBOM, a clean one
+	@echo '$$ oemtrace scan fixtures/appliance/engine.tar.gz'
+	@$(BIN) scan fixtures/appliance/engine.tar.gz; code=$$?; echo "(exit code $$code: tainted)"; test $$code -eq 1
+	@echo
 	@echo '$$ oemtrace scan fixtures/demo/acme-threat-shield.cdx.json'
 	@$(BIN) scan fixtures/demo/acme-threat-shield.cdx.json; code=$$?; echo "(exit code $$code: tainted)"; test $$code -eq 1
 	@echo

@@ -100,7 +100,7 @@ func extractTar(r io.Reader, dir string, lim Limits, layer bool) ([]Gap, error) 
 		switch h.Typeflag {
 		case tar.TypeDir:
 			x.mkdir(h.Name)
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 			x.file(h.Name, tr, h.Size)
 		case tar.TypeSymlink:
 			x.symlink(h.Name, h.Linkname)
