@@ -60,6 +60,16 @@ type extractor struct {
 	layer   bool // apply OCI whiteouts; refuse writes below existing links
 }
 
+// TarFile extracts the tar (or tar.gz) file at path into dir.
+func TarFile(path, dir string, lim Limits) ([]Gap, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Tar(f, dir, lim)
+}
+
 // Tar extracts a tar stream, gzip-compressed or not, into dir.
 func Tar(r io.Reader, dir string, lim Limits) ([]Gap, error) {
 	return extractTar(r, dir, lim, false)

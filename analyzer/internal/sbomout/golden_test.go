@@ -3,7 +3,6 @@ package sbomout
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,9 +10,8 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/google/go-cmp/cmp"
+	"github.com/oemtrace/oemtrace/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // Fields that differ between runs by design, blanked before comparing.
 var (
@@ -89,7 +87,7 @@ func TestGolden(t *testing.T) {
 		t.Run(c.golden, func(t *testing.T) {
 			got := normalize(t, c.format, encode(t, c.format, c.version, inv.SBOM, rep))
 			path := filepath.Join("testdata", c.golden)
-			if *update {
+			if *testutil.Update {
 				if err := os.MkdirAll("testdata", 0o755); err != nil {
 					t.Fatal(err)
 				}

@@ -1,108 +1,24 @@
 package sbomout
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
 	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
 	"github.com/oemtrace/oemtrace/analyzer/internal/inventory"
 	"github.com/oemtrace/oemtrace/analyzer/report"
+	"github.com/oemtrace/oemtrace/internal/testutil"
 	"github.com/oemtrace/oemtrace/signatures"
 )
 
 // hexaName is the Kaspersky npm package in the webui fixture.
 const hexaName = "@kaspersky/hexa-ui-core"
-
-// repoRoot finds the module root by walking up from the package directory
-// to go.mod.
-func repoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
-
-// maxEntry bounds the size of one extracted file.
-const maxEntry = 64 << 20
-
-// extractTarGz unpacks the directories and regular files of a gzipped tar
-// into dest. Anything else (links, devices), absolute names and names that
-// climb out of dest are refused; files are created with O_EXCL so nothing is
-// written through an existing entry.
-func extractTarGz(archive, dest string) error {
-	f, err := os.Open(archive)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/")
-		if name == "" || name == "." {
-			continue
-		}
-		if !filepath.IsLocal(filepath.FromSlash(name)) {
-			return fmt.Errorf("%s: refusing a name outside the destination", h.Name)
-		}
-		target := filepath.Join(dest, filepath.FromSlash(name))
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if h.Size > maxEntry {
-				return fmt.Errorf("%s: %d bytes is too large", h.Name, h.Size)
-			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-			if err != nil {
-				return err
-			}
-			_, cerr := io.Copy(out, io.LimitReader(tr, maxEntry))
-			if err := errors.Join(cerr, out.Close()); err != nil {
-				return fmt.Errorf("%s: %w", h.Name, err)
-			}
-		default:
-			return fmt.Errorf("%s: unsupported entry type %q", h.Name, h.Typeflag)
-		}
-	}
-}
 
 var (
 	webuiOnce sync.Once
@@ -114,7 +30,7 @@ var (
 // webui catalogs the webui appliance fixture once per test binary.
 func webui(t *testing.T) *inventory.Result {
 	t.Helper()
-	archive := filepath.Join(repoRoot(t), "fixtures", "appliance", "webui.tar.gz")
+	archive := filepath.Join(testutil.RepoRoot(t), "fixtures", "appliance", "webui.tar.gz")
 	if _, err := os.Stat(archive); err != nil {
 		t.Fatalf("fixture missing: %v", err)
 	}
@@ -125,8 +41,8 @@ func webui(t *testing.T) *inventory.Result {
 			return
 		}
 		webuiDir = dir
-		if err := extractTarGz(archive, dir); err != nil {
-			webuiErr = fmt.Errorf("extracting %s: %w", archive, err)
+		if gaps, err := extract.TarFile(archive, dir, extract.DefaultLimits()); err != nil || len(gaps) > 0 {
+			webuiErr = fmt.Errorf("extracting %s: %v %v", archive, err, gaps)
 			return
 		}
 		webuiInv, webuiErr = inventory.Catalog(context.Background(), dir, inventory.Options{})
