@@ -29,3 +29,6 @@ run "yara -r (all threads)" yara -r "$tmp/rule.yar" "$dir"
 run "oemtrace, 1 core" taskset -c 0 "$tmp/oemtrace" scan --quiet "$dir"
 run "rg -F -f -j1, 1 core" taskset -c 0 rg -j1 -F -f "$tmp/pats.txt" -c -a -uuu "$dir"
 run "yara -p 1, 1 core" taskset -c 0 yara -p 1 -r "$tmp/rule.yar" "$dir"
+echo "content scan alone (no Syft), 1 and 2 cores:"
+OEMTRACE_BENCH_DIR=$dir go test -run '^$' -bench ScanTree -benchtime 3x -cpu 1,2 ./analyzer/internal/fscan/ | grep '^Benchmark'
+echo "the matcher on 200 literals against rg and yara: analyzer/internal/content/testdata/compare.sh"

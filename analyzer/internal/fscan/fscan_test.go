@@ -78,7 +78,7 @@ func TestUnreadableFileIsGap(t *testing.T) {
 	}
 }
 
-func newScanner(t *testing.T) *Scanner {
+func newScanner(t testing.TB) *Scanner {
 	t.Helper()
 	set, err := signatures.Embedded()
 	if err != nil {
