@@ -389,3 +389,42 @@ func (p *peekReader) Read(b []byte) (int, error) {
 	}
 	return p.r.Read(b)
 }
+
+// Writer writes entries of any archive or filesystem format into a
+// directory with the same guarantees as Tar: cleaned, rooted names; no
+// write outside the directory or through a link; links created last by
+// Finish; limits enforced. Call Finish once all entries are written.
+type Writer struct{ x *extractor }
+
+// NewWriter starts writing entries into dir.
+func NewWriter(dir string, lim Limits) *Writer {
+	return &Writer{x: &extractor{dir: dir, lim: lim}}
+}
+
+// Admit counts an entry and checks its name; false means skip the entry
+// (a gap was recorded) or stop (Stopped reports true).
+func (w *Writer) Admit(name string) bool { return w.x.admit(name) }
+
+// Stopped reports whether a limit stopped extraction.
+func (w *Writer) Stopped() bool { return w.x.stopped }
+
+// Dir creates a directory entry.
+func (w *Writer) Dir(name string) { w.x.mkdir(name) }
+
+// File writes a regular file entry of the given size from r.
+func (w *Writer) File(name string, r io.Reader, size int64) { w.x.file(name, r, size) }
+
+// Symlink records a symbolic link, created by Finish.
+func (w *Writer) Symlink(name, target string) { w.x.symlink(name, target) }
+
+// Hardlink records a hard link to an earlier entry, copied by Finish.
+func (w *Writer) Hardlink(name, target string) { w.x.hardlink(name, target) }
+
+// Gap records an entry that could not be extracted.
+func (w *Writer) Gap(name, reason string) { w.x.gap(name, reason) }
+
+// Finish creates the recorded links and returns every gap.
+func (w *Writer) Finish() []Gap {
+	w.x.finish()
+	return w.x.gaps
+}
