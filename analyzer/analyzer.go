@@ -38,7 +38,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/oemtrace/oemtrace/analyzer/internal/binmeta"
 	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
 	"github.com/oemtrace/oemtrace/analyzer/internal/identity"
 	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
@@ -255,7 +254,7 @@ func (a *run) analyzeOne(ctx context.Context, in Input) error {
 	if _, ok := ingest.Sniff(head); ok {
 		return a.scanSBOM(ctx, in, br, cr)
 	}
-	if archiveFormat(head) == "" && binmeta.Sniff(head) == "" && bytes.IndexByte(head, 0) < 0 {
+	if !knownFile(head) && bytes.IndexByte(head, 0) < 0 {
 		// Text that is no SBOM: the SBOM reader says best what it lacks.
 		if _, err := ingest.Decode(ctx, in.Name, br, ingest.Options{MaxBytes: a.cfg.MaxInputBytes}); err != nil {
 			return &InputError{Name: in.Name, Err: fmt.Errorf("%w: %w", ErrUnknownKind, err)}
@@ -263,8 +262,8 @@ func (a *run) analyzeOne(ctx context.Context, in Input) error {
 	}
 	disk := in.Path
 	if disk == "" {
-		if archiveFormat(head) == "" && binmeta.Sniff(head) == "" {
-			return &InputError{Name: in.Name, Err: fmt.Errorf("%w: not an SBOM, tar, tar.gz or zip archive, ELF, PE, jar, apk or dex file", ErrUnknownKind)}
+		if !knownFile(head) {
+			return &InputError{Name: in.Name, Err: fmt.Errorf("%w: %s", ErrUnknownKind, kindsWanted)}
 		}
 		p, cleanup, err := spool(br, a.cfg.MaxInputBytes)
 		if err != nil {

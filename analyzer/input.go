@@ -14,6 +14,7 @@ import (
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/binmeta"
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware"
 	"github.com/oemtrace/oemtrace/analyzer/internal/verdict"
 	"github.com/oemtrace/oemtrace/analyzer/report"
 )
@@ -24,7 +25,16 @@ const (
 	KindDirectory = "directory"
 	KindArchive   = "archive"
 	KindBinary    = "binary"
+	KindFirmware  = "firmware"
 )
+
+// kindsWanted says what a non-SBOM input may be.
+const kindsWanted = "not an SBOM, directory, tar, tar.gz or zip archive, container image, firmware image (squashfs, cpio, uImage, compressed stream), ELF, PE, jar, apk or dex file"
+
+// knownFile reports whether head starts a non-SBOM file kind oemtrace reads.
+func knownFile(head []byte) bool {
+	return archiveFormat(head) != "" || binmeta.Sniff(head) != "" || firmware.Detect(head) != ""
+}
 
 // archiveFormat recognizes tar (plain or gzip-compressed) and zip from the
 // first bytes of a file; "" when it is neither.
@@ -65,6 +75,11 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 	switch {
 	case fi.IsDir():
 		desc.Kind = KindDirectory
+		// The user named this directory; a link to it is followed once,
+		// so the walk starts at a real directory.
+		if real, rerr := filepath.EvalSymlinks(disk); rerr == nil {
+			disk = real
+		}
 		tr, err = a.scanTree(ctx, disk, at)
 	case archiveFormat(head) != "":
 		format := archiveFormat(head)
@@ -73,8 +88,11 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 	case binmeta.Sniff(head) != "":
 		desc.Kind, desc.Format = KindBinary, binmeta.Sniff(head)
 		tr, err = a.scanSingle(disk, filepath.Base(disk), at)
+	case firmware.Detect(head) != "":
+		desc.Kind, desc.Format = KindFirmware, firmware.Detect(head)
+		tr, err = a.scanFirmware(ctx, disk, at)
 	default:
-		return &InputError{Name: in.Name, Err: fmt.Errorf("%w: not an SBOM, directory, tar, tar.gz or zip archive, ELF, PE, jar, apk or dex file", ErrUnknownKind)}
+		return &InputError{Name: in.Name, Err: fmt.Errorf("%w: %s", ErrUnknownKind, kindsWanted)}
 	}
 	if err != nil {
 		return err
@@ -153,6 +171,38 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 		}
 		tr.findings = append(tr.findings, single.findings...)
 		tr.gaps = append(tr.gaps, single.gaps...)
+	}
+	for _, g := range gaps {
+		l := inner
+		l.Path = g.Path
+		tr.gaps = append(tr.gaps, report.Gap{Location: l, Reason: g.Reason})
+	}
+	return tr, nil
+}
+
+// scanFirmware unpacks a firmware image (compression streams, squashfs,
+// cpio, uImage, recursively) into a private temporary directory and scans
+// it as a tree; the location chain lists every layer opened.
+func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location) (*treeResult, error) {
+	dir, err := os.MkdirTemp("", "oemtrace-fw-")
+	if err != nil {
+		return nil, fmt.Errorf("creating temporary directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	layers, gaps, err := firmware.Unpack(ctx, disk, dir, extract.DefaultLimits())
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &InputError{Name: at.Input, Err: err}
+	}
+	inner := at
+	for _, l := range layers {
+		inner.Chain = append(inner.Chain, report.Layer{Format: l})
+	}
+	tr, err := a.scanTree(ctx, dir, inner)
+	if err != nil {
+		return nil, err
 	}
 	for _, g := range gaps {
 		l := inner

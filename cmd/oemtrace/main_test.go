@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -21,5 +22,21 @@ func TestMain(m *testing.M) {
 // TestScript runs the command-line scripts in testdata/script: usage, every
 // exit code, every output format, standard input and the error wording.
 func TestScript(t *testing.T) {
-	testscript.Run(t, testscript.Params{Dir: "testdata/script"})
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			// Binary fixtures cannot live in txtar files; copy the firmware
+			// images the scripts name into the work directory.
+			for _, name := range []string{"uinitrd.img", "rootfs-lz4.sqfs"} {
+				b, err := os.ReadFile(filepath.Join("..", "..", "analyzer", "internal", "firmware", "testdata", name))
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(filepath.Join(env.WorkDir, name), b, 0o644); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
 }

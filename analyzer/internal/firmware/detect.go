@@ -1,0 +1,165 @@
+// Package firmware unpacks appliance firmware images (compression
+// streams, squashfs, cpio, legacy U-Boot uImages, and the tar archives they
+// contain) into a plain file tree, so that their contents can be catalogued
+// and scanned like a root filesystem. Every entry is written through
+// extract.Writer, so names are cleaned, nothing lands outside the target
+// directory and limits hold.
+package firmware
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// Format names returned by Detect.
+const (
+	fmtGzip     = "gzip"
+	fmtXz       = "xz"
+	fmtBzip2    = "bzip2"
+	fmtZstd     = "zstd"
+	fmtLz4      = "lz4"
+	fmtLzma     = "lzma"
+	fmtSquashfs = "squashfs"
+	fmtCpio     = "cpio"
+	fmtUImage   = "uimage"
+	fmtTar      = "tar"
+)
+
+// uImageMagic is the legacy U-Boot image header magic (big-endian).
+const uImageMagic = 0x27051956
+
+// Detect names the firmware/container format that starts at offset 0 of
+// head (at least 64 KiB when available): "gzip", "xz", "bzip2", "zstd",
+// "lz4", "lzma" (legacy .lzma, only with a sane header), "squashfs" (v4,
+// "hsqs" little-endian or "sqsh" big-endian), "cpio" (newc, crc, odc and
+// old binary in either byte order), "uimage" (legacy U-Boot header), or ""
+// when none. Tar is not reported here; see isTar.
+func Detect(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b, 0x08}):
+		return fmtGzip
+	case bytes.HasPrefix(head, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}):
+		return fmtXz
+	case isBzip2(head):
+		return fmtBzip2
+	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return fmtZstd
+	case bytes.HasPrefix(head, []byte{0x04, 0x22, 0x4d, 0x18}):
+		return fmtLz4
+	case isSquashfs(head):
+		return fmtSquashfs
+	case isCpio(head):
+		return fmtCpio
+	case len(head) >= uImageHeaderSize && binary.BigEndian.Uint32(head) == uImageMagic:
+		return fmtUImage
+	case isLzma(head):
+		return fmtLzma
+	}
+	return ""
+}
+
+func isBzip2(h []byte) bool {
+	if len(h) < 10 || !bytes.HasPrefix(h, []byte("BZh")) || h[3] < '1' || h[3] > '9' {
+		return false
+	}
+	return bytes.Equal(h[4:10], []byte{0x31, 0x41, 0x59, 0x26, 0x53, 0x59}) || // block
+		bytes.Equal(h[4:10], []byte{0x17, 0x72, 0x45, 0x38, 0x50, 0x90}) // empty stream
+}
+
+// isSquashfs accepts a version 4 superblock in either byte order.
+func isSquashfs(h []byte) bool {
+	if len(h) < squashfsSuperblockSize {
+		return false
+	}
+	switch string(h[:4]) {
+	case "hsqs":
+		return binary.LittleEndian.Uint16(h[28:]) == 4
+	case "sqsh":
+		return binary.BigEndian.Uint16(h[28:]) == 4
+	}
+	return false
+}
+
+func isCpio(h []byte) bool {
+	if len(h) >= 6 {
+		switch string(h[:6]) {
+		case "070701", "070702", "070707":
+			return true
+		}
+	}
+	// Old binary: a 26-byte header of 16-bit words, magic 070707 octal.
+	if len(h) < binHeaderSize+2 {
+		return false
+	}
+	var bo binary.ByteOrder
+	switch {
+	case h[0] == 0xc7 && h[1] == 0x71:
+		bo = binary.LittleEndian
+	case h[0] == 0x71 && h[1] == 0xc7:
+		bo = binary.BigEndian
+	default:
+		return false
+	}
+	n := int(bo.Uint16(h[20:]))
+	if n < 2 || n > maxNameSize || binHeaderSize+n > len(h) {
+		return false
+	}
+	return h[binHeaderSize+n-1] == 0 // the name is NUL-terminated
+}
+
+// isLzma accepts a legacy LZMA-alone header: properties byte, dictionary
+// size, uncompressed size (or -1 for unknown).
+func isLzma(h []byte) bool {
+	if len(h) < 14 || h[0] >= 9*5*5 {
+		return false
+	}
+	dict := binary.LittleEndian.Uint32(h[1:])
+	if dict < 1<<12 || dict > maxLzmaDict {
+		return false
+	}
+	// A dictionary size is 2^n or 2^n+2^(n-1) in every encoder we know.
+	if dict&(dict-1) != 0 {
+		d := dict / 3
+		if dict%3 != 0 || d&(d-1) != 0 {
+			return false
+		}
+	}
+	size := binary.LittleEndian.Uint64(h[5:])
+	return size == ^uint64(0) || size < 1<<40
+}
+
+// isTar reports whether head starts with a tar header: a "ustar" magic or
+// a valid header checksum.
+func isTar(h []byte) bool {
+	if len(h) < 512 {
+		return false
+	}
+	if bytes.Equal(h[257:262], []byte("ustar")) {
+		return true
+	}
+	var sum int64
+	for i, b := range h[:512] {
+		if i >= 148 && i < 156 {
+			b = ' '
+		}
+		sum += int64(b)
+	}
+	want, ok := parseOctal(h[148:156])
+	return ok && h[0] != 0 && want == sum
+}
+
+// parseOctal parses a NUL/space padded octal field.
+func parseOctal(b []byte) (int64, bool) {
+	b = bytes.Trim(b, " \x00")
+	if len(b) == 0 || len(b) > 22 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '7' {
+			return 0, false
+		}
+		v = v<<3 | int64(c-'0')
+	}
+	return v, true
+}

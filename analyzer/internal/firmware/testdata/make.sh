@@ -1,0 +1,36 @@
+#!/bin/bash
+# make.sh rebuilds the firmware test fixtures in this directory from a tiny
+# root tree, with the real tools (squashfs-tools, cpio, u-boot-tools, gzip,
+# xz, zstd, lz4). Run it from anywhere; outputs are written next to it.
+set -euo pipefail
+cd "$(dirname "$0")"
+out=$PWD
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root/opt/netwarden/bases" "$root/opt/netwarden/bin" "$root/etc" "$root/usr/lib/sub"
+printf 'AVP Antiviral Database. (c)Kaspersky Lab 1997-2015.\nbase001 fixture\n' >"$root/opt/netwarden/bases/base001.avc"
+printf 'KLI appinfo fixture\n' >"$root/opt/netwarden/bin/appinfo.kli"
+printf 'netwarden\n' >"$root/etc/hostname"
+printf 'library fixture\n' >"$root/usr/lib/sub/libfixture.so"
+ln -s usr/lib "$root/lib"
+ln "$root/opt/netwarden/bin/appinfo.kli" "$root/opt/netwarden/bin/appinfo-link.kli"
+touch -h -d 2020-01-01T00:00:00Z "$root/lib"
+find "$root" -exec touch -h -d 2020-01-01T00:00:00Z {} +
+
+for c in gzip xz zstd lzo lz4; do
+	mksquashfs "$root" "$out/rootfs-$c.sqfs" -comp "$c" -noappend -all-root -quiet -no-progress >/dev/null
+done
+mksquashfs "$root" "$out/rootfs-xzbcj.sqfs" -comp xz -Xbcj x86 -noappend -all-root -quiet -no-progress >/dev/null
+
+(cd "$root" && find . | LC_ALL=C sort >"$work/list")
+for h in newc crc odc; do
+	(cd "$root" && cpio -o -H "$h" --owner 0:0 --quiet <"$work/list") >"$out/initrd-$h.cpio"
+done
+gzip -9nc "$out/initrd-newc.cpio" >"$out/initrd.cpio.gz"
+xz -c "$out/initrd-newc.cpio" >"$out/initrd.cpio.xz"
+mkimage -A arm -O linux -T ramdisk -C gzip -n test -d "$out/initrd.cpio.gz" "$out/uinitrd.img" >/dev/null
+(cd "$root" && tar --owner 0 --group 0 --sort=name -cf "$work/rootfs.tar" .)
+zstd -q -f -19 "$work/rootfs.tar" -o "$out/rootfs.tar.zst"
+lz4 -q -f "$work/rootfs.tar" "$out/rootfs.tar.lz4"
+ls -l "$out"
