@@ -58,7 +58,7 @@ func Main(ctx context.Context, args []string, s Streams) int {
 func NewRootCmd(s Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "oemtrace",
-		Short: "Find Kaspersky-derived components in SBOMs, even under another brand name",
+		Short: "Find Kaspersky-derived code in what vendors ship and in SBOMs, even under another brand name",
 		Long: `oemtrace finds Kaspersky-derived components in what a vendor ships and in
 the SBOMs suppliers hand over, including when they carry another brand name,
 and points at the exact evidence for each finding.

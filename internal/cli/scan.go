@@ -23,19 +23,24 @@ func NewCmdScan(s Streams, runF func(*cobra.Command, *ScanOptions) error) *cobra
 	opts := &ScanOptions{Streams: s}
 	cmd := &cobra.Command{
 		Use:   "scan TARGET...",
-		Short: "Scan SBOMs for Kaspersky-derived components",
+		Short: "Scan SBOMs, file trees, archives, images, firmware and binaries",
 		Long: `Scan each TARGET and report every Kaspersky-derived component with the
-evidence that proves it. TARGET is a file, or - for standard input.
+evidence that proves it. TARGET is a file or directory, or - for standard
+input.
 
 The kind of a target is recognized from its content, never from its file
-name: CycloneDX JSON and XML 1.2 to 1.7, SPDX 2.2 and 2.3 JSON and
-tag-value, and Syft JSON, each optionally gzip-compressed.
+name: an SBOM (CycloneDX JSON and XML 1.2 to 1.7, SPDX 2.2 and 2.3 JSON and
+tag-value, Syft JSON, optionally gzip-compressed); a directory holding a
+root filesystem; a tar, tar.gz or zip archive; a docker-archive or OCI image
+archive; a firmware image (squashfs, cpio, uImage, gzip, xz, bzip2, zstd,
+lz4 or lzma streams, nested); or a single ELF, PE, jar, apk or dex file.
 
 Findings have a class: engine, component, service or mention. By default
 every class but mention blocks (--fail-on service).
 
 ` + exitCodesHelp,
 		Example: `  oemtrace scan sbom.cdx.json
+  oemtrace scan ./rootfs firmware.img
   oemtrace scan -o json=report.json -o table vendor.spdx
   syft dir:rootfs -o cyclonedx-json | oemtrace scan --quiet -`,
 		Args: func(cmd *cobra.Command, args []string) error {
