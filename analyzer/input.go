@@ -172,11 +172,7 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 		tr.findings = append(tr.findings, single.findings...)
 		tr.gaps = append(tr.gaps, single.gaps...)
 	}
-	for _, g := range gaps {
-		l := inner
-		l.Path = g.Path
-		tr.gaps = append(tr.gaps, report.Gap{Location: l, Reason: g.Reason})
-	}
+	tr.gaps = appendGaps(tr.gaps, inner, gaps)
 	return tr, nil
 }
 
@@ -204,12 +200,18 @@ func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location)
 	if err != nil {
 		return nil, err
 	}
-	for _, g := range gaps {
-		l := inner
-		l.Path = g.Path
-		tr.gaps = append(tr.gaps, report.Gap{Location: l, Reason: g.Reason})
-	}
+	tr.gaps = appendGaps(tr.gaps, inner, gaps)
 	return tr, nil
+}
+
+// appendGaps records unpacking gaps under the container location at.
+func appendGaps(dst []report.Gap, at report.Location, gaps []extract.Gap) []report.Gap {
+	for _, g := range gaps {
+		l := at
+		l.Path = g.Path
+		dst = append(dst, report.Gap{Location: l, Reason: g.Reason})
+	}
+	return dst
 }
 
 // scanSingle scans one binary file.
