@@ -50,8 +50,11 @@ fuzz-short: ## every fuzz target for a few seconds (part of make test)
 bench: ## benchmarks (ingest vs Syft's decoder, matcher), one core
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -benchtime 3x ./...
 
-fixtures: ## re-create generated fixtures (needs network: npm registry, Debian archive)
+fixtures: ## re-create generated fixtures (needs network: npm registry, Debian archive; installs tools with apt-get)
 	fixtures/sbom/make.sh
+	fixtures/appliance/make.sh
+	analyzer/internal/binmeta/testdata/make.sh
+	analyzer/internal/firmware/testdata/make.sh
 
 signatures: ## re-pin rule files in signatures/rules/manifest.yaml (VERSION=... to bump)
 	$(GO) run ./internal/tools/sigmanifest -dir signatures/rules $(if $(SIGVERSION),-version $(SIGVERSION))
