@@ -33,6 +33,7 @@ test: ## run the whole suite: lint, unit, conformance, CLI scripts, short fuzzin
 
 lint: ## gofmt, go vet, staticcheck (pinned), go.mod tidiness
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
