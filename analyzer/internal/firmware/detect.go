@@ -23,6 +23,9 @@ const (
 	fmtCpio     = "cpio"
 	fmtUImage   = "uimage"
 	fmtTar      = "tar"
+	fmtExt      = "ext"
+	fmtISO9660  = "iso9660"
+	fmtFAT      = "fat"
 )
 
 // uImageMagic is the legacy U-Boot image header magic (big-endian).
@@ -32,8 +35,10 @@ const uImageMagic = 0x27051956
 // head (at least 64 KiB when available): "gzip", "xz", "bzip2", "zstd",
 // "lz4", "lzma" (legacy .lzma, only with a sane header), "squashfs" (v4,
 // "hsqs" little-endian or "sqsh" big-endian), "cpio" (newc, crc, odc and
-// old binary in either byte order), "uimage" (legacy U-Boot header), or ""
-// when none. Tar is not reported here; see isTar.
+// old binary in either byte order), "uimage" (legacy U-Boot header), "ext"
+// (ext2/3/4 superblock magic 0xEF53 at 1080 with sane geometry), "iso9660"
+// ("CD001" at 0x8001), "fat" (FAT12/16/32 boot sector with its
+// filesystem-type text), or "" when none. Tar is not reported here; see isTar.
 func Detect(head []byte) string {
 	switch {
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b, 0x08}):
@@ -52,6 +57,12 @@ func Detect(head []byte) string {
 		return fmtCpio
 	case len(head) >= uImageHeaderSize && binary.BigEndian.Uint32(head) == uImageMagic:
 		return fmtUImage
+	case isExt(head):
+		return fmtExt
+	case isISO9660(head):
+		return fmtISO9660
+	case fatKind(head) != "":
+		return fmtFAT
 	case isLzma(head):
 		return fmtLzma
 	}

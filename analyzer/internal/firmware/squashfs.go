@@ -222,9 +222,24 @@ type sqfsWalk struct {
 	lib      *sqfsLib
 	fallback func() *sqfsLib
 	comp     string
+	kind     string // format named in gaps; "squashfs" when empty
 }
 
-func (s *sqfsWalk) gap(p, reason string) { s.w.Gap(p, "squashfs: "+reason) }
+func (s *sqfsWalk) gap(p, reason string) {
+	kind := s.kind
+	if kind == "" {
+		kind = "squashfs"
+	}
+	s.w.Gap(p, kind+": "+reason)
+}
+
+// how describes the compression in a gap reason, when there is one.
+func (s *sqfsWalk) how() string {
+	if s.comp == "" {
+		return ""
+	}
+	return " (compression " + s.comp + ")"
+}
 
 // dir writes the directory p (an fs.FS path) and everything below it.
 func (s *sqfsWalk) dir(p string, depth int) {
@@ -234,7 +249,7 @@ func (s *sqfsWalk) dir(p string, depth int) {
 	}
 	entries, err := s.readDir(p)
 	if err != nil {
-		s.gap(p, fmt.Sprintf("cannot read directory (compression %s): %v", s.comp, err))
+		s.gap(p, fmt.Sprintf("cannot read directory%s: %v", s.how(), err))
 		return
 	}
 	for _, e := range entries {
@@ -301,7 +316,7 @@ func (s *sqfsWalk) file(p string, e fs.DirEntry) {
 			rc, err = protect(func() (io.ReadCloser, error) { return alt.open(p) })
 		}
 		if err != nil {
-			s.gap(p, fmt.Sprintf("cannot open file (compression %s): %v", s.comp, err))
+			s.gap(p, fmt.Sprintf("cannot open file%s: %v", s.how(), err))
 			return
 		}
 	}
@@ -315,7 +330,7 @@ func (s *sqfsWalk) file(p string, e fs.DirEntry) {
 	defer r.close()
 	s.w.File(p, io.LimitReader(r, size), size)
 	if r.err != nil {
-		s.gap(p, fmt.Sprintf("file data unreadable (compression %s): %v", s.comp, r.err))
+		s.gap(p, fmt.Sprintf("file data unreadable%s: %v", s.how(), r.err))
 	}
 }
 

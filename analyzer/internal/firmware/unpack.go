@@ -31,8 +31,9 @@ type unpacker struct {
 // 1000:1 expansion ratio), and their payload detected again up to 8
 // layers deep; a uImage's payload (or each sub-image of a multi-file
 // image) is unpacked in turn; squashfs (go-diskfs, falling back to
-// sylabs/squashfs), cpio and tar archives are written as file trees
-// through extract.Writer. A payload of no known format is written as a
+// sylabs/squashfs), ext2/3/4 images (go-diskfs, not mounted), cpio and
+// tar archives are written as file trees through extract.Writer. ISO 9660
+// and FAT images are recognised but only recorded as gaps. A payload of no known format is written as a
 // single file ("/payload.bin") so that its content is still scanned.
 //
 // layers lists the formats opened, outermost first (for example
@@ -105,6 +106,23 @@ func (u *unpacker) section(f *os.File, off, size int64, depth int, name string) 
 		err := u.extractSquashfs(f, off, size, head, w)
 		u.gaps = append(u.gaps, w.Finish()...)
 		return err
+	case fmtExt, fmtISO9660, fmtFAT:
+		if depth >= maxDepth {
+			break
+		}
+		u.layer(format, depth)
+		w := extract.NewWriter(u.dst, u.lim)
+		var err error
+		switch format {
+		case fmtExt:
+			err = u.extractExt(f, off, size, head, w)
+		case fmtISO9660:
+			err = u.extractISO9660(f, off, size, w)
+		default:
+			err = u.extractFAT(f, off, size, head, w)
+		}
+		u.gaps = append(u.gaps, w.Finish()...)
+		return err
 	case fmtUImage:
 		if depth >= maxDepth {
 			break
@@ -163,7 +181,7 @@ func (u *unpacker) stream(br *bufio.Reader, off int64, depth int, name string) e
 			err = fmt.Errorf("at 0x%x: %w", off, err)
 		}
 		return err
-	case format == fmtSquashfs || format == fmtUImage:
+	case format == fmtSquashfs || format == fmtUImage || isDiskImage(format):
 		return u.spool(br, depth, name)
 	}
 	// Not a known format: keep the content as one file.
@@ -194,4 +212,9 @@ func (u *unpacker) spool(br *bufio.Reader, depth int, name string) error {
 		u.gap(name, "layer truncated or corrupt: "+err.Error())
 	}
 	return u.section(t, 0, n, depth, name)
+}
+
+// isDiskImage reports a filesystem image format read with go-diskfs.
+func isDiskImage(format string) bool {
+	return format == fmtExt || format == fmtISO9660 || format == fmtFAT
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # make.sh rebuilds the firmware test fixtures in this directory from a tiny
 # root tree, with the real tools (squashfs-tools, cpio, u-boot-tools, gzip,
-# xz, zstd, lz4). Run it from anywhere; outputs are written next to it.
+# xz, zstd, lz4, e2fsprogs, genisoimage, dosfstools, mtools). Run it from
+# anywhere; outputs are written next to it.
 set -euo pipefail
 cd "$(dirname "$0")"
 out=$PWD
@@ -33,4 +34,12 @@ mkimage -A arm -O linux -T ramdisk -C gzip -n test -d "$out/initrd.cpio.gz" "$ou
 (cd "$root" && tar --owner 0 --group 0 --sort=name -cf "$work/rootfs.tar" .)
 zstd -q -f -19 "$work/rootfs.tar" -o "$out/rootfs.tar.zst"
 lz4 -q -f "$work/rootfs.tar" "$out/rootfs.tar.lz4"
+# Filesystem images (uncompressed; read by go-diskfs). mke2fs -d and mcopy
+# copy the tree; the ext2 image proves the "no metadata checksums" gap.
+SOURCE_DATE_EPOCH=1577836800 E2FSPROGS_FAKE_TIME=1577836800 mke2fs -q -F -t ext4 -b 1024 -N 64 -m 0 -U 00000000-0000-0000-0000-000000000001 -E hash_seed=00000000-0000-0000-0000-000000000002 -d "$root" "$out/rootfs-ext4.img" 512k
+SOURCE_DATE_EPOCH=1577836800 E2FSPROGS_FAKE_TIME=1577836800 mke2fs -q -F -t ext2 -b 1024 -N 64 -m 0 -U 00000000-0000-0000-0000-000000000001 -E hash_seed=00000000-0000-0000-0000-000000000002 -d "$root" "$out/rootfs-ext2.img" 256k
+genisoimage -quiet -R -J -V FIXTURE -o "$out/rootfs.iso" "$root"
+rm -f "$out/rootfs-fat.img"
+mkfs.vfat -C -i 12345678 -n FIXTURE "$out/rootfs-fat.img" 256 >/dev/null
+MTOOLS_SKIP_CHECK=1 mcopy -s -i "$out/rootfs-fat.img" "$root/opt" "$root/etc" "$root/usr" ::/
 ls -l "$out"
