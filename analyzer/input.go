@@ -163,6 +163,9 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 	if err != nil {
 		return nil, err
 	}
+	if root != dir {
+		tr.notes = append(tr.notes, "container image ("+inner.Chain[len(inner.Chain)-1].Format+"): layers applied in order with whiteouts")
+	}
 	if format == "zip" {
 		// A jar or apk is also one binary: its classes and dex tables.
 		single, err := a.scanSingle(disk, filepath.Base(at.Input), at)
