@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# End-to-end firmware scan against unsquashfs alone and unsquashfs + rg, on
+# a squashfs image of a real directory, in the same run (page cache warm).
+#
+#   scripts/bench-squashfs.sh [DIR] [COMP]   (default /usr/lib/x86_64-linux-gnu, gzip)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${1:-/usr/lib/x86_64-linux-gnu}
+comp=${2:-gzip}
+command -v mksquashfs >/dev/null || apt-get install -y squashfs-tools >/dev/null
+command -v rg >/dev/null || apt-get install -y ripgrep >/dev/null
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/oemtrace" ./cmd/oemtrace
+go run ./internal/tools/siglits > "$tmp/pats.txt"
+mksquashfs "$dir" "$tmp/img.sqfs" -comp "$comp" -noappend -all-root -quiet >/dev/null
+size=$(stat -c %s "$tmp/img.sqfs")
+cat "$tmp/img.sqfs" >/dev/null
+echo "image: $dir as squashfs/$comp, $size bytes; $(nproc) cores"
+t() { local name=$1; shift; /usr/bin/time -f "$name: %e s, max RSS %M KB" "$@" >/dev/null 2>"$tmp/err" || true; tail -1 "$tmp/err"; }
+t "unsquashfs -d" unsquashfs -q -d "$tmp/u1" "$tmp/img.sqfs"
+t "unsquashfs -d + rg -F -f" bash -c "unsquashfs -q -d '$tmp/u2' '$tmp/img.sqfs' && rg -F -f '$tmp/pats.txt' -c -a -uuu '$tmp/u2'"
+t "oemtrace scan (unpack + Syft + content)" "$tmp/oemtrace" scan --quiet "$tmp/img.sqfs"
