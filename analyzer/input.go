@@ -112,6 +112,23 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 	return nil
 }
 
+// maxRatio bounds how many bytes an archive or firmware image may unpack to,
+// per byte of its own size; minUnpack is the floor for small inputs.
+const (
+	maxRatio  = 1000
+	minUnpack = 64 << 20
+)
+
+// unpackLimits are extract's defaults with the total capped at maxRatio
+// times the input's size, so a small bomb cannot fill the disk.
+func unpackLimits(inputSize int64) extract.Limits {
+	lim := extract.DefaultLimits()
+	if inputSize > 0 && inputSize < lim.MaxBytes/maxRatio {
+		lim.MaxBytes = max(inputSize*maxRatio, minUnpack)
+	}
+	return lim
+}
+
 // scanArchive unpacks an archive into a private temporary directory and
 // scans it as a tree; the location chain records the archive.
 func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Location) (*treeResult, error) {
@@ -125,19 +142,20 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 		return nil, &InputError{Name: at.Input, Err: unwrapPathError(err)}
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, &InputError{Name: at.Input, Err: err}
+	}
+	lim := unpackLimits(fi.Size())
 	var gaps []extract.Gap
 	switch format {
 	case "zip":
-		fi, err := f.Stat()
-		if err != nil {
-			return nil, &InputError{Name: at.Input, Err: err}
-		}
-		gaps, err = extract.Zip(f, fi.Size(), dir, extract.DefaultLimits())
+		gaps, err = extract.Zip(f, fi.Size(), dir, lim)
 		if err != nil {
 			return nil, &InputError{Name: at.Input, Err: err}
 		}
 	default:
-		gaps, err = extract.Tar(f, dir, extract.DefaultLimits())
+		gaps, err = extract.Tar(f, dir, lim)
 		if err != nil {
 			return nil, &InputError{Name: at.Input, Err: err}
 		}
@@ -151,7 +169,7 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 			return nil, fmt.Errorf("creating temporary directory: %w", err)
 		}
 		defer os.RemoveAll(rootfs)
-		layerGaps, err := extract.Flatten(dir, rootfs, extract.DefaultLimits())
+		layerGaps, err := extract.Flatten(dir, rootfs, lim)
 		if err != nil {
 			return nil, &InputError{Name: at.Input, Err: fmt.Errorf("reading %s image: %w", image, err)}
 		}
@@ -188,7 +206,11 @@ func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location)
 		return nil, fmt.Errorf("creating temporary directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	layers, gaps, err := firmware.Unpack(ctx, disk, dir, extract.DefaultLimits())
+	fi, err := os.Stat(disk)
+	if err != nil {
+		return nil, &InputError{Name: at.Input, Err: unwrapPathError(err)}
+	}
+	layers, gaps, err := firmware.Unpack(ctx, disk, dir, unpackLimits(fi.Size()))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
