@@ -68,6 +68,26 @@ type Config struct {
 	MaxInputBytes int64
 	// Now stamps the report; nil means time.Now. Tests fix it.
 	Now func() time.Time
+	// Limits bound unpacking of archives, images and firmware; zero
+	// fields take their defaults.
+	Limits Limits
+}
+
+// Limits bound how much an archive, image or firmware input may unpack.
+// Whatever a limit stops becomes a gap, and the verdict incomplete.
+type Limits struct {
+	// MaxBytes is the total of unpacked bytes (default: 1000 times the
+	// input's size, at least 64 MiB, at most 16 GiB).
+	MaxBytes int64
+	// MaxEntries is the number of entries (default 2,000,000).
+	MaxEntries int
+	// MaxFileBytes is the size of one entry (default 4 GiB).
+	MaxFileBytes int64
+	// MaxDepth is how many nested layers are opened (default 8).
+	MaxDepth int
+	// MaxRatio bounds decompressed bytes per compressed byte, for the
+	// total and for each compression layer (default 1000).
+	MaxRatio int64
 }
 
 // DefaultFailOn is the weakest blocking class when Config.FailOn is empty:

@@ -112,19 +112,27 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 	return nil
 }
 
-// maxRatio bounds how many bytes an archive or firmware image may unpack to,
-// per byte of its own size; minUnpack is the floor for small inputs.
-const (
-	maxRatio  = 1000
-	minUnpack = 64 << 20
-)
+// minUnpack is the floor of the unpacked-bytes limit for small inputs.
+const minUnpack = 64 << 20
 
-// unpackLimits are extract's defaults with the total capped at maxRatio
-// times the input's size, so a small bomb cannot fill the disk.
-func unpackLimits(inputSize int64) extract.Limits {
+// unpackLimits applies the configured limits over extract's defaults; the
+// total is capped at the ratio limit times the input's size (at least
+// minUnpack), so a small bomb cannot fill the disk.
+func unpackLimits(inputSize int64, c Limits) extract.Limits {
 	lim := extract.DefaultLimits()
-	if inputSize > 0 && inputSize < lim.MaxBytes/maxRatio {
-		lim.MaxBytes = max(inputSize*maxRatio, minUnpack)
+	lim.MaxDepth, lim.MaxRatio = c.MaxDepth, c.MaxRatio
+	if c.MaxEntries > 0 {
+		lim.MaxEntries = c.MaxEntries
+	}
+	if c.MaxFileBytes > 0 {
+		lim.MaxFileBytes = c.MaxFileBytes
+	}
+	if c.MaxBytes > 0 {
+		lim.MaxBytes = c.MaxBytes
+		return lim
+	}
+	if ratio := lim.Ratio(); inputSize > 0 && inputSize < lim.MaxBytes/ratio {
+		lim.MaxBytes = max(inputSize*ratio, minUnpack)
 	}
 	return lim
 }
@@ -146,7 +154,7 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 	if err != nil {
 		return nil, &InputError{Name: at.Input, Err: err}
 	}
-	lim := unpackLimits(fi.Size())
+	lim := unpackLimits(fi.Size(), a.cfg.Limits)
 	var gaps []extract.Gap
 	switch format {
 	case "zip":
@@ -210,7 +218,7 @@ func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location)
 	if err != nil {
 		return nil, &InputError{Name: at.Input, Err: unwrapPathError(err)}
 	}
-	layers, gaps, err := firmware.Unpack(ctx, disk, dir, unpackLimits(fi.Size()))
+	layers, gaps, err := firmware.Unpack(ctx, disk, dir, unpackLimits(fi.Size(), a.cfg.Limits))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -20,6 +20,7 @@ type SBOMOptions struct {
 	CycloneDXVersion string
 	FailOn           string
 	AllowIncomplete  bool
+	limits           limitFlags
 }
 
 // NewCmdSBOM builds `oemtrace sbom`.
@@ -56,6 +57,7 @@ The exit code follows the same contract as scan.
 	f.StringVar(&opts.CycloneDXVersion, "cyclonedx-version", "1.6", "CycloneDX spec version: 1.6 or 1.7")
 	f.StringVar(&opts.FailOn, "fail-on", string(analyzer.DefaultFailOn), "weakest finding class that fails: engine, component, service or mention")
 	f.BoolVar(&opts.AllowIncomplete, "allow-incomplete", false, "exit 0 instead of 3 when part of the input could not be examined")
+	opts.limits.register(f)
 	return cmd
 }
 
@@ -75,17 +77,23 @@ func sbomRun(cmd *cobra.Command, opts *SBOMOptions) error {
 	if opts.CycloneDXVersion != "1.6" && opts.CycloneDXVersion != "1.7" {
 		return &usageError{msg: fmt.Sprintf("unsupported CycloneDX version %q", opts.CycloneDXVersion), hint: "use 1.6 or 1.7"}
 	}
+	if err := opts.limits.validate(); err != nil {
+		return err
+	}
 	in := analyzer.FileInput(opts.Target)
 	if opts.Target == "-" {
 		in = analyzer.ReaderInput("-", opts.Streams.In)
 	}
 	var buf bytes.Buffer
-	rep, err := analyzer.WriteSBOM(cmd.Context(), &buf, in, format, opts.CycloneDXVersion, analyzer.Config{
+	ctx, cancel := opts.limits.withTimeout(cmd.Context())
+	defer cancel()
+	rep, err := analyzer.WriteSBOM(ctx, &buf, in, format, opts.CycloneDXVersion, analyzer.Config{
 		FailOn:          failOn,
 		AllowIncomplete: opts.AllowIncomplete,
+		Limits:          opts.limits.limits(),
 	})
 	if err != nil {
-		return err
+		return opts.limits.timedOut(ctx, err, opts.Streams.Err)
 	}
 	if file == "" || file == "-" {
 		if _, err := opts.Streams.Out.Write(buf.Bytes()); err != nil {

@@ -15,6 +15,7 @@ type ScanOptions struct {
 	FailOn          string
 	AllowIncomplete bool
 	Quiet           bool
+	limits          limitFlags
 }
 
 // NewCmdScan builds `oemtrace scan`. runF replaces scanRun in tests of flag
@@ -63,6 +64,7 @@ every class but mention blocks (--fail-on service).
 	f.StringVar(&opts.FailOn, "fail-on", string(analyzer.DefaultFailOn), "weakest finding class that fails the scan: engine, component, service or mention")
 	f.BoolVar(&opts.AllowIncomplete, "allow-incomplete", false, "exit 0 instead of 3 when part of the input could not be examined")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "write nothing to standard output; report files and the exit code still tell the result")
+	opts.limits.register(f)
 	return cmd
 }
 
@@ -73,6 +75,9 @@ func scanRun(cmd *cobra.Command, opts *ScanOptions) error {
 	}
 	outs, err := parseOutputs(opts.Outputs)
 	if err != nil {
+		return err
+	}
+	if err := opts.limits.validate(); err != nil {
 		return err
 	}
 	stdin := 0
@@ -88,12 +93,15 @@ func scanRun(cmd *cobra.Command, opts *ScanOptions) error {
 	if stdin > 1 {
 		return &usageError{msg: "standard input (-) given more than once"}
 	}
-	rep, err := analyzer.Analyze(cmd.Context(), inputs, analyzer.Config{
+	ctx, cancel := opts.limits.withTimeout(cmd.Context())
+	defer cancel()
+	rep, err := analyzer.Analyze(ctx, inputs, analyzer.Config{
 		FailOn:          failOn,
 		AllowIncomplete: opts.AllowIncomplete,
+		Limits:          opts.limits.limits(),
 	})
 	if err != nil {
-		return err
+		return opts.limits.timedOut(ctx, err, opts.Streams.Err)
 	}
 	if err := writeOutputs(outs, rep, opts.Streams.Out, opts.Quiet); err != nil {
 		return err

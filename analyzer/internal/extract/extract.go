@@ -32,6 +32,34 @@ type Limits struct {
 	MaxEntries int
 	// MaxFileBytes is the size of one entry.
 	MaxFileBytes int64
+	// MaxDepth is how many nested layers a recursive unpacker opens
+	// (0 means DefaultMaxDepth).
+	MaxDepth int
+	// MaxRatio bounds decompressed bytes per compressed byte for
+	// compression layers (0 means DefaultMaxRatio).
+	MaxRatio int64
+}
+
+// Defaults for the recursive limits.
+const (
+	DefaultMaxDepth = 8
+	DefaultMaxRatio = 1000
+)
+
+// Depth is MaxDepth or its default.
+func (l Limits) Depth() int {
+	if l.MaxDepth > 0 {
+		return l.MaxDepth
+	}
+	return DefaultMaxDepth
+}
+
+// Ratio is MaxRatio or its default.
+func (l Limits) Ratio() int64 {
+	if l.MaxRatio > 0 {
+		return l.MaxRatio
+	}
+	return DefaultMaxRatio
 }
 
 // DefaultLimits are generous for appliance images and still bounded.

@@ -181,7 +181,7 @@ func TestNestedTooDeep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(layers) != maxDepth || !hasGap(gaps, "nested deeper") {
+	if len(layers) != extract.DefaultMaxDepth || !hasGap(gaps, "nested deeper") {
 		t.Errorf("layers %v gaps %v", layers, gaps)
 	}
 }

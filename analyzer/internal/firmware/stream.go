@@ -18,9 +18,6 @@ import (
 // (xz -9 uses 64 MiB), so a hostile header cannot make us allocate GiBs.
 const maxLzmaDict = 64 << 20
 
-// expansionRatio bounds decompressed output relative to the input file.
-const expansionRatio = 1000
-
 // decompressor opens a decompressing reader of the given format over r.
 // close releases it.
 func decompressor(format string, r io.Reader) (rc io.Reader, closeFn func(), err error) {

@@ -11,9 +11,6 @@ import (
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
 )
 
-// maxDepth is how many layers Unpack opens.
-const maxDepth = 8
-
 // unpacker holds the state of one Unpack call.
 type unpacker struct {
 	ctx    context.Context
@@ -28,7 +25,7 @@ type unpacker struct {
 // Unpack opens the file at path (of a format Detect recognises) and
 // unpacks it recursively into dst, which exists and is empty: compression
 // layers are decompressed as streams (bounded by lim.MaxBytes and a
-// 1000:1 expansion ratio), and their payload detected again up to 8
+// 1000:1 expansion ratio), and their payload detected again up to lim.Depth() (default 8)
 // layers deep; a uImage's payload (or each sub-image of a multi-file
 // image) is unpacked in turn; squashfs (go-diskfs, falling back to
 // sylabs/squashfs), ext2/3/4 images (go-diskfs, not mounted), cpio and
@@ -59,7 +56,7 @@ func Unpack(ctx context.Context, path, dst string, lim extract.Limits) (layers [
 	}
 	size := fi.Size()
 	u.maxOut = lim.MaxBytes
-	if r := size * expansionRatio; size < (1<<62)/expansionRatio && r < u.maxOut {
+	if r := size * lim.Ratio(); size < (1<<62)/lim.Ratio() && r < u.maxOut {
 		u.maxOut = max(r, 1<<20)
 	}
 	if Detect(readAtMost(f, 0, headSize)) == "" {
@@ -98,7 +95,7 @@ func (u *unpacker) section(f *os.File, off, size int64, depth int, name string) 
 	head := readAtMost(f, off, min(size, headSize))
 	switch format := Detect(head); format {
 	case fmtSquashfs:
-		if depth >= maxDepth {
+		if depth >= u.lim.Depth() {
 			break
 		}
 		u.layer(format, depth)
@@ -107,7 +104,7 @@ func (u *unpacker) section(f *os.File, off, size int64, depth int, name string) 
 		u.gaps = append(u.gaps, w.Finish()...)
 		return err
 	case fmtExt, fmtISO9660, fmtFAT:
-		if depth >= maxDepth {
+		if depth >= u.lim.Depth() {
 			break
 		}
 		u.layer(format, depth)
@@ -124,7 +121,7 @@ func (u *unpacker) section(f *os.File, off, size int64, depth int, name string) 
 		u.gaps = append(u.gaps, w.Finish()...)
 		return err
 	case fmtUImage:
-		if depth >= maxDepth {
+		if depth >= u.lim.Depth() {
 			break
 		}
 		u.layer(format, depth)
@@ -142,8 +139,8 @@ func (u *unpacker) stream(br *bufio.Reader, off int64, depth int, name string) e
 	if format == "" && isTar(head) {
 		format = fmtTar
 	}
-	if format != "" && depth >= maxDepth {
-		u.gap(name, fmt.Sprintf("%s layer nested deeper than %d layers not unpacked; written as is", format, maxDepth))
+	if format != "" && depth >= u.lim.Depth() {
+		u.gap(name, fmt.Sprintf("%s layer nested deeper than %d layers not unpacked; written as is", format, u.lim.Depth()))
 		format = ""
 	}
 	switch {
