@@ -12,13 +12,6 @@ import (
 	"github.com/anchore/syft/syft/pkg/cataloger/python"
 )
 
-// imageSources names the only Syft source providers CatalogImage lets Syft
-// try: image archives and layouts on local disk. Registry, daemon and
-// containers-storage providers are left out, so nothing is pulled.
-func imageSources() []string {
-	return []string{"docker-archive", "oci-archive", "oci-dir"}
-}
-
 // sbomConfig returns the Syft configuration for opts. The package
 // catalogers are those Syft selects for container images (tag
 // pkgcataloging.ImageTag), whatever the source: a root filesystem is an

@@ -39,9 +39,4 @@ func TestConfigIsOffline(t *testing.T) {
 			t.Errorf("Files=%v: selection %q, defaults %v", opts.Files, cfg.Files.Selection, sel)
 		}
 	}
-	for _, s := range imageSources() {
-		if !slices.Contains([]string{"docker-archive", "oci-archive", "oci-dir"}, s) {
-			t.Errorf("non-local image source %q", s)
-		}
-	}
 }

@@ -1,5 +1,4 @@
-// Package inventory catalogs an appliance root filesystem (or a container
-// image archive) with Syft and turns every package Syft finds into an
+// Package inventory catalogs an appliance root filesystem with Syft and turns every package Syft finds into an
 // identity component ([ingest.Component]) whose fields point at the exact
 // file and key they were read from.
 //
@@ -11,10 +10,9 @@
 // declarations of intent and miss installed npm packages entirely.
 //
 // Only local sources are used. [Catalog] builds Syft's directory source
-// directly (no source auto-detection), and [CatalogImage] restricts Syft's
-// source providers to "docker-archive", "oci-archive" and "oci-dir", so no
-// registry, daemon (docker, podman, containerd) or containers-storage
-// provider is ever tried. Every cataloger option that can reach the network
+// directly (no source auto-detection), so no registry, daemon (docker,
+// podman, containerd) or containers-storage provider is ever tried;
+// container images are flattened by the caller and catalogued as a tree. Every cataloger option that can reach the network
 // or read the host outside the scanned tree (remote license lookups for Go,
 // npm and PyPI, Maven Central, the host's Go module cache and ~/.m2, the Go
 // packages library that runs the go tool) is switched off explicitly.

@@ -67,7 +67,7 @@ type Unknown struct {
 // one, and that dominates the cost on small trees (about 1 s of CPU). A
 // program that catalogs several trees should build it once with
 // syft.SetContextLicenseScanner and pass the returned context. The same
-// holds for CatalogImage.
+// holds for every Catalog call of a run.
 func Catalog(ctx context.Context, root string, opts Options) (*Result, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -88,39 +88,6 @@ func Catalog(ctx context.Context, root string, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("cataloging %s: %w", root, err)
 	}
 	return run(ctx, root, src, sbomConfig(opts))
-}
-
-// CatalogImage is Catalog for a container image archive: a docker-archive
-// ("docker save" tarball), an OCI archive or an OCI layout directory at path.
-// The image is read with stereoscope from disk only; Syft's source providers
-// are restricted to "docker-archive", "oci-archive" and "oci-dir", so no
-// registry or daemon is contacted. An OCI archive that stereoscope refuses
-// (one with a "./" root entry, as "tar -C layout -cf image.tar ." writes) is
-// copied to a temporary OCI layout directory, which is removed afterwards.
-// Packages are cataloged in the squashed file system of the image.
-func CatalogImage(ctx context.Context, path string, opts Options) (*Result, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("cataloging %s: %w", path, err)
-	}
-	if _, err := os.Stat(abs); err != nil {
-		return nil, fmt.Errorf("cataloging %s: %w", path, err)
-	}
-	src, err := syft.GetSource(ctx, abs, syft.DefaultGetSourceConfig().WithSources(imageSources()...))
-	if err != nil {
-		// stereoscope refuses OCI archives with a "./" root entry; read
-		// such an archive as an OCI layout directory instead.
-		dir, uerr := unpackOCIArchive(ctx, abs)
-		if uerr != nil {
-			return nil, fmt.Errorf("cataloging %s: %w", path, err)
-		}
-		defer os.RemoveAll(dir)
-		src, err = syft.GetSource(ctx, dir, syft.DefaultGetSourceConfig().WithSources("oci-dir"))
-		if err != nil {
-			return nil, fmt.Errorf("cataloging %s: as an OCI layout: %w", path, err)
-		}
-	}
-	return run(ctx, path, src, sbomConfig(opts))
 }
 
 // run catalogs src with cfg and builds the Result. It closes src.
@@ -151,7 +118,7 @@ func run(ctx context.Context, name string, src source.Source, cfg *syft.CreateSB
 }
 
 // ShareLicenseScanner returns a context carrying one Syft license scanner,
-// built once, for every Catalog and CatalogImage call made with it.
+// built once, for every Catalog call made with it.
 func ShareLicenseScanner(ctx context.Context) (context.Context, error) {
 	c, err := syft.SetContextLicenseScanner(ctx, cataloging.DefaultLicenseConfig())
 	if err != nil {
