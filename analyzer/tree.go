@@ -83,7 +83,7 @@ func (a *run) scanTree(ctx context.Context, root string, at report.Location) (*t
 	for i := range inv.Components {
 		c := &inv.Components[i]
 		if ms := identity.Matches(set, at, c.Fields); len(ms) > 0 {
-			g := get(fmt.Sprintf("pkg#%d", i), withInput(identity.Subject(at.Input, c), at))
+			g := get(packageGroup(i, c, at))
 			g.matches = append(g.matches, ms...)
 		}
 	}
@@ -132,12 +132,18 @@ func fileMatches(set *signatures.Set, f fscan.File, at report.Location) []verdic
 	return append(ms, identity.Matches(set, loc, binaryFields(f))...)
 }
 
+// withInput places subject s in the input and container chain of at.
 func withInput(s report.Subject, at report.Location) report.Subject {
 	s.Input = at.Input
 	if len(at.Chain) > 0 {
 		s.Location = at.String() + "!" + s.Location
 	}
 	return s
+}
+
+// packageGroup is the group key and subject of catalogued package i.
+func packageGroup(i int, c *ingest.Component, at report.Location) (string, report.Subject) {
+	return fmt.Sprintf("pkg#%d", i), withInput(identity.Subject(at.Input, c), at)
 }
 
 // groupOf picks the subject that content evidence in file p belongs to: the
@@ -148,15 +154,10 @@ func withInput(s report.Subject, at report.Location) report.Subject {
 // file itself.
 func groupOf(p string, inv *inventory.Result, at report.Location) (string, report.Subject) {
 	if i, ok := inv.Owners[p]; ok && i < len(inv.Components) {
-		c := &inv.Components[i]
-		return fmt.Sprintf("pkg#%d", i), withInput(identity.Subject(at.Input, c), at)
+		return packageGroup(i, &inv.Components[i], at)
 	}
 	dir := productDir(p)
-	s := report.Subject{Input: at.Input, Name: dir, Location: dir}
-	if len(at.Chain) > 0 {
-		s.Location = at.String() + "!" + dir
-	}
-	return "dir#" + dir, s
+	return "dir#" + dir, withInput(report.Subject{Name: dir, Location: dir}, at)
 }
 
 var productRoots = []string{"/usr/local", "/var/opt", "/etc/opt", "/usr/share", "/usr/lib", "/usr/libexec", "/var/lib", "/opt", "/srv", "/home", "/etc"}
