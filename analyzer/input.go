@@ -237,7 +237,8 @@ func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location)
 	return tr, nil
 }
 
-// appendGaps records unpacking gaps under the container location at.
+// appendGaps records gaps (from unpacking or scanning) under the location
+// at, which names the input and its container chain.
 func appendGaps(dst []report.Gap, at report.Location, gaps []extract.Gap) []report.Gap {
 	for _, g := range gaps {
 		l := at
@@ -252,9 +253,7 @@ func (a *run) scanSingle(disk, rel string, at report.Location) (*treeResult, err
 	f, gap := a.scanner.ScanFile(disk, "/"+rel)
 	tr := &treeResult{files: 1}
 	if gap != nil {
-		l := at
-		l.Path = gap.Path
-		tr.gaps = append(tr.gaps, report.Gap{Location: l, Reason: gap.Reason})
+		tr.gaps = appendGaps(tr.gaps, at, []extract.Gap{*gap})
 		return tr, nil
 	}
 	if f == nil {

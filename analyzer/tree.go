@@ -104,11 +104,7 @@ func (a *run) scanTree(ctx context.Context, root string, at report.Location) (*t
 			out.findings = append(out.findings, f)
 		}
 	}
-	for _, g := range res.Gaps {
-		l := at
-		l.Path = g.Path
-		out.gaps = append(out.gaps, report.Gap{Location: l, Reason: g.Reason})
-	}
+	out.gaps = appendGaps(out.gaps, at, res.Gaps)
 	return out, nil
 }
 

@@ -13,15 +13,14 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
 )
 
-// Gap is a part of the tree that could not be examined.
-type Gap struct {
-	// Path is the entry's path inside the tree, with a leading "/".
-	Path string
-	// Reason says why.
-	Reason string
-}
+// Gap is a part of the tree that could not be examined: its path inside
+// the tree (with a leading "/") and the reason. It is the extractor's gap
+// type, so callers record both the same way.
+type Gap = extract.Gap
 
 // entry is one regular file to scan.
 type entry struct {
