@@ -159,7 +159,8 @@ func (s *Scanner) scanFile(sc *content.Scanner, e entry) (*File, *Gap) {
 		return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}
 	}
 	head = head[:n]
-	obs := &signatures.Observation{Path: e.rel, Kind: fileKind(head), Found: map[int][]int64{}}
+	format := binmeta.Sniff(head)
+	obs := &signatures.Observation{Path: e.rel, Kind: fileKind(format, head), Found: map[int][]int64{}}
 	_, err = sc.Scan(io.MultiReader(bytes.NewReader(head), f), func(m content.Match) bool {
 		if offs := obs.Found[m.ID]; len(offs) < maxOffsets {
 			obs.Found[m.ID] = append(offs, m.Offset)
@@ -170,10 +171,10 @@ func (s *Scanner) scanFile(sc *content.Scanner, e entry) (*File, *Gap) {
 		return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}
 	}
 	var facts *binmeta.Facts
-	if binmeta.Sniff(head) != "" {
+	if format != "" {
 		facts, err = binmeta.Read(f, e.size, binmeta.DefaultLimits())
 		if err != nil {
-			return nil, &Gap{Path: e.rel, Reason: fmt.Sprintf("corrupt %s: %v", binmeta.Sniff(head), err)}
+			return nil, &Gap{Path: e.rel, Reason: fmt.Sprintf("corrupt %s: %v", format, err)}
 		}
 		if facts != nil {
 			obs.Kind = facts.Format
@@ -228,11 +229,11 @@ func hasIdentity(f *binmeta.Facts) bool {
 	return f != nil && (len(f.Version) > 0 || len(f.Signers) > 0)
 }
 
-// fileKind classifies a file by its head: a binary format known to
-// binmeta, text (no NUL byte), or binary.
-func fileKind(head []byte) string {
-	if k := binmeta.Sniff(head); k != "" {
-		return k
+// fileKind classifies a file: its binmeta format when it has one, else
+// text (no NUL byte in the head) or binary.
+func fileKind(format string, head []byte) string {
+	if format != "" {
+		return format
 	}
 	if bytes.IndexByte(head, 0) >= 0 {
 		return "binary"
