@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -80,7 +81,7 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 		if real, rerr := filepath.EvalSymlinks(disk); rerr == nil {
 			disk = real
 		}
-		tr, err = a.scanTree(ctx, disk, at)
+		tr, err = a.scanTree(ctx, disk, at, false)
 	case archiveFormat(head) != "":
 		format := archiveFormat(head)
 		desc.Kind, desc.Format = KindArchive, format
@@ -92,7 +93,13 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 		desc.Kind, desc.Format = KindFirmware, firmware.Detect(head)
 		tr, err = a.scanFirmware(ctx, disk, at)
 	default:
-		return &InputError{Name: in.Name, Err: fmt.Errorf("%w: %s", ErrUnknownKind, kindsWanted)}
+		// A raw image (a flash dump, a vendor wrapper) may still hold
+		// known formats at any offset: carve it.
+		desc.Kind, desc.Format = KindFirmware, "raw"
+		tr, err = a.scanFirmware(ctx, disk, at)
+		if errors.Is(err, firmware.ErrNotFirmware) {
+			return &InputError{Name: in.Name, Err: fmt.Errorf("%w: %s", ErrUnknownKind, kindsWanted)}
+		}
 	}
 	if err != nil {
 		return err
@@ -106,6 +113,12 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 	desc.Components = tr.components
 	desc.Files = tr.files
 	desc.Notes = tr.notes
+	if c := tr.coverage; c != nil {
+		desc.Coverage = &report.Coverage{Unpacked: c.Unpacked, Content: c.Content, Unexamined: c.Unexamined(), Share: 1}
+		if c.Size > 0 {
+			desc.Coverage.Share = math.Round(float64(c.Size-c.Unexamined())/float64(c.Size)*10000) / 10000
+		}
+	}
 	a.rep.Inputs = append(a.rep.Inputs, desc)
 	a.rep.Findings = append(a.rep.Findings, tr.findings...)
 	a.rep.Gaps = append(a.rep.Gaps, tr.gaps...)
@@ -185,7 +198,7 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 		inner.Chain = append(inner.Chain, report.Layer{Format: image})
 		root = rootfs
 	}
-	tr, err := a.scanTree(ctx, root, inner)
+	tr, err := a.scanTree(ctx, root, inner, false)
 	if err != nil {
 		return nil, err
 	}
@@ -205,9 +218,9 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 	return tr, nil
 }
 
-// scanFirmware unpacks a firmware image (compression streams, squashfs,
-// cpio, uImage, recursively) into a private temporary directory and scans
-// it as a tree; the location chain lists every layer opened.
+// scanFirmware unpacks a firmware image into a private temporary
+// directory and scans each file tree found in it; locations carry the
+// chain of containers that leads to each tree.
 func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location) (*treeResult, error) {
 	dir, err := os.MkdirTemp("", "oemtrace-fw-")
 	if err != nil {
@@ -218,23 +231,36 @@ func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location)
 	if err != nil {
 		return nil, &InputError{Name: at.Input, Err: unwrapPathError(err)}
 	}
-	layers, gaps, err := firmware.Unpack(ctx, disk, dir, unpackLimits(fi.Size(), a.cfg.Limits))
+	res, err := firmware.Unpack(ctx, disk, dir, unpackLimits(fi.Size(), a.cfg.Limits))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, &InputError{Name: at.Input, Err: err}
 	}
-	inner := at
-	for _, l := range layers {
-		inner.Chain = append(inner.Chain, report.Layer{Format: l})
+	out := &treeResult{coverage: &res.Coverage}
+	for _, root := range res.Roots {
+		tr, err := a.scanTree(ctx, root.Dir, chainAt(at, root.Chain), root.Raw)
+		if err != nil {
+			return nil, err
+		}
+		out.add(tr)
 	}
-	tr, err := a.scanTree(ctx, dir, inner)
-	if err != nil {
-		return nil, err
+	for _, g := range res.Gaps {
+		l := chainAt(at, g.Chain)
+		l.Path = g.Path
+		out.gaps = append(out.gaps, report.Gap{Location: l, Reason: g.Reason})
 	}
-	tr.gaps = appendGaps(tr.gaps, inner, gaps)
-	return tr, nil
+	return out, nil
+}
+
+// chainAt extends the location at with a chain of firmware containers.
+func chainAt(at report.Location, chain []firmware.Layer) report.Location {
+	at.Chain = append([]report.Layer(nil), at.Chain...)
+	for _, l := range chain {
+		at.Chain = append(at.Chain, report.Layer{Format: l.Format, Offset: l.Offset})
+	}
+	return at
 }
 
 // appendGaps records gaps (from unpacking or scanning) under the location

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware"
 	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
 	"github.com/oemtrace/oemtrace/analyzer/internal/identity"
 	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
@@ -24,6 +25,17 @@ type treeResult struct {
 	files      int
 	bytes      int64
 	notes      []string
+	coverage   *firmware.Coverage // of a firmware image
+}
+
+// add merges the result of another tree of the same input.
+func (t *treeResult) add(o *treeResult) {
+	t.findings = append(t.findings, o.findings...)
+	t.gaps = append(t.gaps, o.gaps...)
+	t.components += o.components
+	t.files += o.files
+	t.bytes += o.bytes
+	t.notes = append(t.notes, o.notes...)
 }
 
 // subjectGroup collects the evidence about one subject.
@@ -35,8 +47,9 @@ type subjectGroup struct {
 // scanTree catalogs the packages of the tree at root with Syft and scans
 // every file's content, then grades one finding per subject: a catalogued
 // package when it owns the file, otherwise the product folder the file sits
-// in (see groupOf). at carries the input name and container chain.
-func (a *run) scanTree(ctx context.Context, root string, at report.Location) (*treeResult, error) {
+// in (see groupOf). at carries the input name and container chain. A raw
+// tree (byte regions of a firmware image, no filesystem) is only scanned.
+func (a *run) scanTree(ctx context.Context, root string, at report.Location, raw bool) (*treeResult, error) {
 	set, sc := a.set, a.scanner
 	if a.licenseCtx == nil {
 		lctx, err := inventory.ShareLicenseScanner(ctx)
@@ -49,11 +62,15 @@ func (a *run) scanTree(ctx context.Context, root string, at report.Location) (*t
 	var inv *inventory.Result
 	var invErr error
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		inv, invErr = inventory.Catalog(invCtx, root, inventory.Options{})
-	}()
+	if raw {
+		inv = &inventory.Result{}
+	} else {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inv, invErr = inventory.Catalog(invCtx, root, inventory.Options{})
+		}()
+	}
 	res, err := sc.ScanTree(ctx, root)
 	wg.Wait()
 	if err != nil {
@@ -77,7 +94,7 @@ func (a *run) scanTree(ctx context.Context, root string, at report.Location) (*t
 		inv = &inventory.Result{}
 	}
 	out.components = len(inv.Components)
-	if a.keepSBOM && a.sbom == nil {
+	if a.keepSBOM && a.sbom == nil && !raw {
 		a.sbom = inv.SBOM
 	}
 	for i := range inv.Components {

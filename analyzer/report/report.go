@@ -111,6 +111,19 @@ type Input struct {
 	Files int `json:"files,omitempty"`
 	// Notes records what the reader had to do that a reviewer should know.
 	Notes []string `json:"notes,omitempty"`
+	// Coverage accounts for the bytes of a firmware image.
+	Coverage *Coverage `json:"coverage,omitempty"`
+}
+
+// Coverage accounts for every byte of a firmware image: inside a
+// container an unpacker opened, examined as plain content (regions no
+// unpacker opened, and padding), or neither.
+type Coverage struct {
+	Unpacked   int64 `json:"unpacked"`
+	Content    int64 `json:"content"`
+	Unexamined int64 `json:"unexamined"`
+	// Share is the examined fraction of the input, (unpacked+content)/size.
+	Share float64 `json:"share"`
 }
 
 // Policy records the settings that turn findings into a verdict.

@@ -27,7 +27,7 @@ func TestScript(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			// Binary fixtures cannot live in txtar files; copy the firmware
 			// images the scripts name into the work directory.
-			for _, name := range []string{"uinitrd.img", "rootfs-lz4.sqfs"} {
+			for _, name := range []string{"uinitrd.img", "rootfs-lz4.sqfs", "flash.bin"} {
 				b, err := os.ReadFile(filepath.Join("..", "..", "analyzer", "internal", "firmware", "testdata", name))
 				if err != nil {
 					return err

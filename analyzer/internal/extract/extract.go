@@ -22,6 +22,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Limits bound an extraction.
@@ -77,6 +78,9 @@ type Gap struct {
 var ErrLimit = errors.New("limit reached")
 
 type extractor struct {
+	// mu guards total, count, gaps, links, hard and stopped: Writer.File
+	// may be called from several goroutines at once.
+	mu      sync.Mutex
 	dir     string
 	lim     Limits
 	total   int64
@@ -117,7 +121,7 @@ func extractTar(r io.Reader, dir string, lim Limits, layer bool) ([]Gap, error) 
 	}
 	x := &extractor{dir: dir, lim: lim, layer: layer}
 	tr := tar.NewReader(src)
-	for !x.stopped {
+	for !x.isStopped() {
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
@@ -161,7 +165,7 @@ func Zip(r io.ReaderAt, size int64, dir string, lim Limits) ([]Gap, error) {
 	}
 	x := &extractor{dir: dir, lim: lim}
 	for _, f := range zr.File {
-		if x.stopped {
+		if x.isStopped() {
 			break
 		}
 		if !x.admit(f.Name) {
@@ -205,15 +209,33 @@ func Zip(r io.ReaderAt, size int64, dir string, lim Limits) ([]Gap, error) {
 }
 
 func (x *extractor) gap(name, reason string) {
+	x.mu.Lock()
 	x.gaps = append(x.gaps, Gap{Path: "/" + strings.TrimPrefix(name, "/"), Reason: reason})
+	x.mu.Unlock()
+}
+
+// stop marks extraction as stopped by a limit.
+func (x *extractor) stop() {
+	x.mu.Lock()
+	x.stopped = true
+	x.mu.Unlock()
+}
+
+func (x *extractor) isStopped() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.stopped
 }
 
 // admit counts an entry and checks its name.
 func (x *extractor) admit(name string) bool {
+	x.mu.Lock()
 	x.count++
-	if x.count > x.lim.MaxEntries {
+	over := x.count > x.lim.MaxEntries
+	x.mu.Unlock()
+	if over {
 		x.gap(name, fmt.Sprintf("entry limit of %d reached; the rest of the archive is not examined", x.lim.MaxEntries))
-		x.stopped = true
+		x.stop()
 		return false
 	}
 	if _, ok := clean(name); !ok {
@@ -279,15 +301,21 @@ func (x *extractor) file(name string, r io.Reader, size int64) {
 		x.gap(name, "cannot write: "+err.Error())
 		return
 	}
+	// Files written in parallel each see the budget left when they
+	// start, so the total may pass the limit by what they write at once.
+	x.mu.Lock()
 	budget := min(x.lim.MaxBytes-x.total, x.lim.MaxFileBytes)
+	x.mu.Unlock()
 	n, err := io.Copy(f, io.LimitReader(r, budget+1))
 	f.Close()
+	x.mu.Lock()
 	x.total += n
+	x.mu.Unlock()
 	switch {
 	case n > budget:
 		x.gap(name, fmt.Sprintf("%v: total of %d bytes extracted; this entry and the rest are not examined", ErrLimit, x.lim.MaxBytes))
 		os.Remove(p)
-		x.stopped = true
+		x.stop()
 	case err != nil:
 		x.gap(name, "entry is truncated or corrupt: "+err.Error())
 	}
@@ -342,11 +370,15 @@ func (x *extractor) symlink(name, target string) {
 		x.gap(name, "symlink target with NUL byte not extracted")
 		return
 	}
+	x.mu.Lock()
 	x.links = append(x.links, [2]string{name, target})
+	x.mu.Unlock()
 }
 
 func (x *extractor) hardlink(name, target string) {
+	x.mu.Lock()
 	x.hard = append(x.hard, [2]string{name, target})
+	x.mu.Unlock()
 }
 
 // finish creates hard links as copies and symlinks as links, after every
@@ -434,12 +466,15 @@ func NewWriter(dir string, lim Limits) *Writer {
 func (w *Writer) Admit(name string) bool { return w.x.admit(name) }
 
 // Stopped reports whether a limit stopped extraction.
-func (w *Writer) Stopped() bool { return w.x.stopped }
+func (w *Writer) Stopped() bool { return w.x.isStopped() }
 
 // Dir creates a directory entry.
 func (w *Writer) Dir(name string) { w.x.mkdir(name) }
 
-// File writes a regular file entry of the given size from r.
+// File writes a regular file entry of the given size from r. Unlike the
+// other methods, File may be called from several goroutines at once
+// (for different names), once the entry was admitted and its directory
+// created.
 func (w *Writer) File(name string, r io.Reader, size int64) { w.x.file(name, r, size) }
 
 // Symlink records a symbolic link, created by Finish.

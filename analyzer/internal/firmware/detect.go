@@ -9,6 +9,12 @@ package firmware
 import (
 	"bytes"
 	"encoding/binary"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/arfile"
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/fit"
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/rpmpkg"
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/sparse"
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/trx"
 )
 
 // Format names returned by Detect.
@@ -63,6 +69,18 @@ func Detect(head []byte) string {
 		return fmtISO9660
 	case fatKind(head) != "":
 		return fmtFAT
+	case fit.Is(head):
+		return fmtFIT
+	case trx.Is(head):
+		return fmtTRX
+	case sparse.Is(head):
+		return fmtSparse
+	case rpmpkg.Is(head):
+		return fmtRPM
+	case arfile.Is(head):
+		return fmtAr
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return fmtZip
 	case isLzma(head):
 		return fmtLzma
 	}

@@ -23,14 +23,27 @@ func unpackInto(t *testing.T, path string, lim extract.Limits) (dst string, laye
 	if err := os.Mkdir(dst, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	layers, gaps, err = Unpack(context.Background(), path, dst, lim)
+	res, err := Unpack(context.Background(), path, dst, lim)
 	ents, _ := os.ReadDir(parent)
 	for _, e := range ents {
 		if e.Name() != "out" {
 			t.Errorf("unpacking %s left %q next to dst", path, e.Name())
 		}
 	}
-	return dst, layers, gaps, err
+	if res == nil {
+		return dst, nil, nil, err
+	}
+	for _, g := range res.Gaps {
+		gaps = append(gaps, extract.Gap{Path: g.Path, Reason: g.Reason})
+	}
+	tree := dst
+	for _, r := range res.Roots {
+		if !r.Raw {
+			tree = r.Dir
+			break
+		}
+	}
+	return tree, res.Layers(), gaps, err
 }
 
 func readFile(t *testing.T, p string) string {

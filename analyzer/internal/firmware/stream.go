@@ -28,9 +28,12 @@ func decompressor(format string, r io.Reader) (rc io.Reader, closeFn func(), err
 		if err != nil {
 			return nil, nil, err
 		}
+		// One member: what follows it (padding, another image) is
+		// examined as the rest of the region.
+		zr.Multistream(false)
 		return zr, func() { zr.Close() }, nil
 	case fmtXz:
-		zr, err := xz.ReaderConfig{DictCap: maxLzmaDict}.NewReader(r)
+		zr, err := xz.ReaderConfig{DictCap: maxLzmaDict, SingleStream: true}.NewReader(r)
 		if err != nil {
 			return nil, nil, err
 		}

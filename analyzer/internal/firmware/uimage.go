@@ -73,11 +73,12 @@ func parseUImage(f *os.File, off, size int64) (*uImageHeader, error) {
 	return h, nil
 }
 
-// extractUImage unpacks the payload(s) of the uImage at [off, off+size).
-func (u *unpacker) extractUImage(f *os.File, off, size int64, depth int) error {
+// extractUImage unpacks the payload(s) of the uImage at [off, off+size)
+// and returns the bytes the image spans.
+func (u *unpacker) extractUImage(f *os.File, off, size int64, depth int) (int64, error) {
 	h, err := parseUImage(f, off, size)
 	if err != nil {
-		return fmt.Errorf("uimage at 0x%x: %w", off, err)
+		return 0, fmt.Errorf("uimage at 0x%x: %w", off, err)
 	}
 	data := off + uImageHeaderSize
 	end := off + size
@@ -87,8 +88,8 @@ func (u *unpacker) extractUImage(f *os.File, off, size int64, depth int) error {
 			u.gap("/", fmt.Sprintf("uimage %q truncated: %d of %d payload bytes present", h.name, end-data, n))
 			n = end - data
 		}
-		u.inner(u.section(f, data, n, depth+1, "/payload.bin"))
-		return nil
+		u.region(f, data, n, depth+1, "/payload.bin")
+		return data + n - off, nil
 	}
 	p := data + 4*int64(len(h.parts)+1)
 	for i, n := range h.parts {
@@ -100,10 +101,10 @@ func (u *unpacker) extractUImage(f *os.File, off, size int64, depth int) error {
 			u.gap("/", fmt.Sprintf("uimage %q sub-image %d truncated: %d of %d bytes present", h.name, i+1, end-p, n))
 			n = end - p
 		}
-		u.inner(u.section(f, p, n, depth+1, fmt.Sprintf("/part%d.bin", i+1)))
+		u.region(f, p, n, depth+1, fmt.Sprintf("/part%d.bin", i+1))
 		p += (n + 3) &^ 3
 	}
-	return nil
+	return min(p, end) - off, nil
 }
 
 // readAtMost reads up to n bytes at off.

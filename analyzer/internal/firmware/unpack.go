@@ -3,10 +3,13 @@ package firmware
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
 )
@@ -18,200 +21,374 @@ type unpacker struct {
 	tmp    string // dst's parent: spool files for formats needing random access
 	lim    extract.Limits
 	maxOut int64 // decompressed bytes allowed per compression layer
-	layers []string
-	gaps   []extract.Gap
+	top    *os.File
+
+	chain []Layer // containers from the input to the layer being read
+	res   Result
+	raws  map[string]*rawRoot // raw-region trees, by chain
+	cover spans               // regions of the input opened by an unpacker
+	plain spans               // regions of the input scanned as plain content
 }
 
-// Unpack opens the file at path (of a format Detect recognises) and
-// unpacks it recursively into dst, which exists and is empty: compression
-// layers are decompressed as streams (bounded by lim.MaxBytes and a
-// 1000:1 expansion ratio), and their payload detected again up to lim.Depth() (default 8)
-// layers deep; a uImage's payload (or each sub-image of a multi-file
-// image) is unpacked in turn; squashfs (go-diskfs, falling back to
-// sylabs/squashfs), ext2/3/4 images (go-diskfs, not mounted), cpio and
-// tar archives are written as file trees through extract.Writer. ISO 9660
-// and FAT images are recognised but only recorded as gaps. A payload of no known format is written as a
-// single file ("/payload.bin") so that its content is still scanned.
+// rawRoot is the tree collecting the raw regions of one container.
+type rawRoot struct {
+	w     *extract.Writer
+	chain []Layer
+}
+
+// ErrNotFirmware is returned by Unpack for an input in which no known
+// format was found, at its start or anywhere inside it.
+var ErrNotFirmware = errors.New("not a recognised firmware format")
+
+// Unpack opens the file at path and unpacks it recursively below dst,
+// which exists and is empty. Each filesystem or archive found becomes one
+// Root (a directory below dst) with the chain of containers leading to
+// it; compression layers are decompressed as streams (bounded by
+// lim.MaxBytes and lim.Ratio()) and their payload examined again, up to
+// lim.Depth() layers deep. A region that no unpacker opens is searched for
+// embedded formats at any offset (carving); each candidate is validated
+// before it is opened, and what remains is written as raw regions to scan
+// as plain content.
 //
-// layers lists the formats opened, outermost first (for example
-// ["uimage", "gzip", "cpio"]). err reports an input that cannot be opened
-// at all (an unknown format or a corrupt outer header); problems inside
-// are gaps, and unpacking goes on where it safely can.
-func Unpack(ctx context.Context, path, dst string, lim extract.Limits) (layers []string, gaps []extract.Gap, err error) {
-	u := &unpacker{ctx: ctx, dst: dst, tmp: filepath.Dir(filepath.Clean(dst)), lim: lim}
+// err reports an input that cannot be opened at all: no known format
+// anywhere, or a corrupt header of the format at its start. Problems
+// inside are gaps, and unpacking goes on where it safely can. When ctx is
+// done, Unpack stops, records a gap and returns what it wrote.
+func Unpack(ctx context.Context, file, dst string, lim extract.Limits) (res *Result, err error) {
+	u := &unpacker{ctx: ctx, dst: dst, tmp: filepath.Dir(filepath.Clean(dst)), lim: lim, raws: map[string]*rawRoot{}}
 	defer func() {
 		if r := recover(); r != nil {
-			layers, gaps = u.layers, u.gaps
-			err = fmt.Errorf("unpacking %s: internal error: %v", path, r)
+			res, err = &u.res, fmt.Errorf("unpacking %s: internal error: %v", file, r)
 		}
 	}()
-	f, err := os.Open(path)
+	f, err := os.Open(file)
 	if err != nil {
-		return nil, nil, fmt.Errorf("unpacking firmware: %w", err)
+		return nil, fmt.Errorf("unpacking firmware: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, nil, fmt.Errorf("unpacking firmware: %w", err)
+		return nil, fmt.Errorf("unpacking firmware: %w", err)
 	}
 	size := fi.Size()
+	u.top = f
 	u.maxOut = lim.MaxBytes
 	if r := size * lim.Ratio(); size < (1<<62)/lim.Ratio() && r < u.maxOut {
 		u.maxOut = max(r, 1<<20)
 	}
-	if Detect(readAtMost(f, 0, headSize)) == "" {
-		return nil, nil, fmt.Errorf("unpacking %s: not a recognised firmware format", path)
+	found, err := u.region(f, 0, size, 0, "/"+filepath.Base(file))
+	for _, r := range u.raws {
+		u.res.Gaps = append(u.res.Gaps, withChain(r.chain, r.w.Finish())...)
 	}
-	err = u.section(f, 0, size, 0, "/payload.bin")
-	return u.layers, u.gaps, err
-}
-
-// gap records a gap.
-func (u *unpacker) gap(p, reason string) {
-	u.gaps = append(u.gaps, extract.Gap{Path: p, Reason: reason})
-}
-
-// inner records the error of a nested layer as a gap.
-func (u *unpacker) inner(err error) {
+	if err == nil && found == 0 {
+		err = ErrNotFirmware
+	}
 	if err != nil {
-		u.gap("/", err.Error())
+		return &u.res, fmt.Errorf("unpacking %s: %w", file, err)
 	}
+	if cerr := ctx.Err(); cerr != nil {
+		u.gap("/", "unpacking stopped: "+cerr.Error()+"; the rest of the input is not examined")
+	}
+	u.res.Coverage = Coverage{Size: size, Unpacked: u.cover.total(), Content: u.plain.minus(u.cover)}
+	return &u.res, nil
 }
 
-// layer records the format of the layer at depth when it is on the main
-// chain (the first sub-image of a multi-file uImage).
-func (u *unpacker) layer(format string, depth int) {
-	if len(u.layers) == depth {
-		u.layers = append(u.layers, format)
-	}
+// gap records a gap in the current container.
+func (u *unpacker) gap(p, reason string) {
+	u.res.Gaps = append(u.res.Gaps, Gap{Chain: u.current(), Path: p, Reason: reason})
 }
 
-// section unpacks [off, off+size) of f, reading it at random when its
-// format needs that and as a stream otherwise.
-func (u *unpacker) section(f *os.File, off, size int64, depth int, name string) error {
-	if err := u.ctx.Err(); err != nil {
+// current returns a copy of the chain.
+func (u *unpacker) current() []Layer { return append([]Layer(nil), u.chain...) }
+
+// push enters a container; the returned func leaves it.
+func (u *unpacker) push(format string, off int64) func() {
+	u.chain = append(u.chain, Layer{Format: format, Offset: off})
+	n := len(u.chain) - 1
+	return func() { u.chain = u.chain[:n] }
+}
+
+// newDir creates the directory of a new root for the container on top
+// of the chain.
+func (u *unpacker) newDir(raw ...bool) (string, []Layer, error) {
+	dir := filepath.Join(u.dst, fmt.Sprintf("%03d", len(u.res.Roots)))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("creating a tree directory: %w", err)
+	}
+	chain := u.current()
+	u.res.Roots = append(u.res.Roots, Root{Dir: dir, Chain: chain, Raw: len(raw) > 0 && raw[0]})
+	return dir, chain, nil
+}
+
+// newRoot starts the tree of the container on top of the chain.
+func (u *unpacker) newRoot(raw bool) (*extract.Writer, []Layer, error) {
+	dir, chain, err := u.newDir(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return extract.NewWriter(dir, u.lim), chain, nil
+}
+
+// tree runs fill on a new root's writer and records its gaps.
+func (u *unpacker) tree(fill func(w *extract.Writer) error) error {
+	w, chain, err := u.newRoot(false)
+	if err != nil {
 		return err
 	}
-	head := readAtMost(f, off, min(size, headSize))
-	switch format := Detect(head); format {
+	err = fill(w)
+	u.res.Gaps = append(u.res.Gaps, withChain(chain, w.Finish())...)
+	return err
+}
+
+// region unpacks [off, off+size) of f: the format at its start when there
+// is one, then every validated candidate found by carving the rest, and
+// writes the bytes between them as raw content. It returns how many
+// containers it opened. An error means the format at the start of the
+// region is corrupt at the top level (depth 0) and nothing else was found.
+func (u *unpacker) region(f *os.File, off, size int64, depth int, name string) (int, error) {
+	end := off + size
+	rawFrom, pos, found := off, off, 0
+	var failed []error
+	for pos < end && u.ctx.Err() == nil {
+		c, ok := u.nextCandidate(f, pos, end, pos == off)
+		if !ok {
+			break
+		}
+		if depth >= u.lim.Depth() {
+			u.gap(name, fmt.Sprintf("%s layer at 0x%x nested deeper than %d layers not unpacked; scanned as plain content", c.format, c.off, u.lim.Depth()))
+			break
+		}
+		if c.off > rawFrom {
+			u.raw(f, rawFrom, c.off, off, end, name)
+		}
+		n, err := u.open(f, c, end, depth, name)
+		if errors.Is(err, errNotFormat) {
+			// Not the format after all (a device tree that is no FIT):
+			// plain content, no gap.
+			pos = c.off + 1
+			continue
+		}
+		if err != nil {
+			// A rejected container's bytes stay raw content; one of known
+			// extent is not searched inside.
+			failed = append(failed, err)
+			rawFrom = max(rawFrom, c.off)
+			pos = c.off + max(n, 1)
+			continue
+		}
+		found++
+		n = max(n, 1)
+		u.covered(f, c.off, n)
+		rawFrom, pos = c.off+n, c.off+n
+	}
+	if rawFrom < end {
+		u.raw(f, rawFrom, end, off, end, name)
+	}
+	if found == 0 && depth == 0 && len(failed) > 0 {
+		return 0, failed[0]
+	}
+	for _, err := range failed {
+		u.gap(name, err.Error())
+	}
+	return found, nil
+}
+
+// covered records an opened region of the input.
+func (u *unpacker) covered(f *os.File, off, n int64) {
+	if f == u.top {
+		u.cover.add(off, off+n)
+	}
+}
+
+// raw writes [from, to) of the region [base, end) of f as a plain-content
+// file of the current container, unless it is padding (all 0x00 or all
+// 0xff). The file is named after the region, with the offset inside it
+// when it is only part of it.
+func (u *unpacker) raw(f *os.File, from, to, base, end int64, name string) {
+	if f == u.top {
+		u.plain.add(from, to)
+	}
+	if isPadding(f, from, to) {
+		return
+	}
+	key := fmt.Sprint(u.chain)
+	r := u.raws[key]
+	if r == nil {
+		w, chain, err := u.newRoot(true)
+		if err != nil {
+			u.gap(name, err.Error())
+			return
+		}
+		r = &rawRoot{w: w, chain: chain}
+		u.raws[key] = r
+	}
+	size := to - from
+	p := name
+	if from != base || to != end {
+		ext := path.Ext(name)
+		p = fmt.Sprintf("%s@0x%x%s", strings.TrimSuffix(name, ext), from-base, ext)
+	}
+	if r.w.Admit(p) {
+		r.w.File(p, ctxReader{u.ctx, io.NewSectionReader(f, from, size)}, size)
+	}
+}
+
+// open unpacks the candidate c of f (which may run to end) and returns
+// how many bytes of f it spans.
+func (u *unpacker) open(f *os.File, c candidate, end int64, depth int, name string) (int64, error) {
+	size := end - c.off
+	head := readAtMost(f, c.off, min(size, headSize))
+	leave := u.push(c.format, c.off)
+	defer leave()
+	switch c.format {
 	case fmtSquashfs:
-		if depth >= u.lim.Depth() {
-			break
+		n, err := squashfsExtent(head, size)
+		if err != nil {
+			return 0, fmt.Errorf("squashfs at 0x%x: bad superblock: %w", c.off, err)
 		}
-		u.layer(format, depth)
-		w := extract.NewWriter(u.dst, u.lim)
-		err := u.extractSquashfs(f, off, size, head, w)
-		u.gaps = append(u.gaps, w.Finish()...)
-		return err
+		return n, u.tree(func(w *extract.Writer) error { return u.extractSquashfs(f, c.off, n, head, w) })
 	case fmtExt, fmtISO9660, fmtFAT:
-		if depth >= u.lim.Depth() {
-			break
+		n := min(diskExtent(c.format, head), size)
+		if n <= 0 {
+			n = size
 		}
-		u.layer(format, depth)
-		w := extract.NewWriter(u.dst, u.lim)
-		var err error
-		switch format {
-		case fmtExt:
-			err = u.extractExt(f, off, size, head, w)
-		case fmtISO9660:
-			err = u.extractISO9660(f, off, size, w)
-		default:
-			err = u.extractFAT(f, off, size, head, w)
-		}
-		u.gaps = append(u.gaps, w.Finish()...)
-		return err
+		return n, u.tree(func(w *extract.Writer) error {
+			switch c.format {
+			case fmtExt:
+				return u.extractExt(f, c.off, n, head, w)
+			case fmtISO9660:
+				return u.extractISO9660(f, c.off, n, w)
+			}
+			return u.extractFAT(f, c.off, n, head, w)
+		})
 	case fmtUImage:
-		if depth >= u.lim.Depth() {
-			break
-		}
-		u.layer(format, depth)
-		return u.extractUImage(f, off, size, depth)
+		return u.extractUImage(f, c.off, size, depth)
 	}
-	r := bufio.NewReaderSize(ctxReader{u.ctx, io.NewSectionReader(f, off, size)}, headSize)
-	return u.stream(r, off, depth, name)
+	if isWrapper(c.format) {
+		return u.openWrapper(f, c.format, c.off, size, depth)
+	}
+	// Stream formats: compression, tar, cpio.
+	cr := &countReader{r: io.NewSectionReader(f, c.off, size)}
+	br := bufio.NewReaderSize(ctxReader{u.ctx, cr}, headSize)
+	if err := u.stream(br, c.format, depth, name, c.carved); err != nil {
+		return 0, fmt.Errorf("%s at 0x%x: %w", c.format, c.off, err)
+	}
+	return max(cr.n-int64(br.Buffered()), 1), nil
 }
 
-// stream unpacks a layer read from br, which starts at offset off of its
-// enclosing layer.
-func (u *unpacker) stream(br *bufio.Reader, off int64, depth int, name string) error {
-	head := peekHead(br)
-	format := Detect(head)
-	if format == "" && isTar(head) {
-		format = fmtTar
-	}
-	if format != "" && depth >= u.lim.Depth() {
-		u.gap(name, fmt.Sprintf("%s layer nested deeper than %d layers not unpacked; written as is", format, u.lim.Depth()))
-		format = ""
-	}
+// stream unpacks a layer of the given format read from br.
+func (u *unpacker) stream(br *bufio.Reader, format string, depth int, name string, carved bool) error {
 	switch {
 	case isCompression(format):
-		u.layer(format, depth)
 		dr, closeFn, err := decompressor(format, br)
 		if err != nil {
-			return fmt.Errorf("%s at 0x%x: %w", format, off, err)
+			return err
 		}
 		defer closeFn()
 		lr := &limitReader{ctx: u.ctx, r: dr, max: u.maxOut, onLimit: func() {
 			u.gap(name, fmt.Sprintf("%s: decompressed size limit of %d bytes reached; the rest is not examined", format, u.maxOut))
 		}}
 		inner := bufio.NewReaderSize(lr, headSize)
-		u.inner(u.stream(inner, 0, depth+1, name))
+		u.payload(inner, depth+1, name)
 		// Read what the payload left, to notice a truncated stream.
-		if _, err := io.Copy(io.Discard, inner); err != nil && !lr.hit {
+		if _, err := io.Copy(io.Discard, inner); err != nil && !lr.hit && (!carved || lr.n == 0) {
 			u.gap(name, fmt.Sprintf("%s stream truncated or corrupt after the payload: %v", format, err))
 		}
 		return nil
 	case format == fmtTar:
-		u.layer(format, depth)
-		g, err := extract.Tar(br, u.dst, u.lim)
-		u.gaps = append(u.gaps, g...)
+		dir, chain, err := u.newDir()
 		if err != nil {
-			return fmt.Errorf("tar at 0x%x: %w", off, err)
+			return err
 		}
-		return nil
-	case format == fmtCpio:
-		u.layer(format, depth)
-		w := extract.NewWriter(u.dst, u.lim)
-		err := extractCpio(u.ctx, br, w)
-		u.gaps = append(u.gaps, w.Finish()...)
-		if err != nil && off != 0 {
-			err = fmt.Errorf("at 0x%x: %w", off, err)
-		}
+		gaps, err := extract.Tar(br, dir, u.lim)
+		u.res.Gaps = append(u.res.Gaps, withChain(chain, gaps)...)
 		return err
-	case format == fmtSquashfs || format == fmtUImage || isDiskImage(format):
-		return u.spool(br, depth, name)
+	case format == fmtCpio:
+		return u.tree(func(w *extract.Writer) error { return extractCpio(u.ctx, br, w) })
 	}
-	// Not a known format: keep the content as one file.
-	w := extract.NewWriter(u.dst, u.lim)
-	if w.Admit(name) {
-		w.File(name, br, 0)
-	}
-	u.gaps = append(u.gaps, w.Finish()...)
-	return nil
+	return fmt.Errorf("%s is not a stream format", format)
 }
 
-// spool copies a stream whose format needs random access to a temporary
-// file next to dst and unpacks that.
-func (u *unpacker) spool(br *bufio.Reader, depth int, name string) error {
+// payload examines the decompressed content of a stream: a stream format
+// at its start is read on the fly; anything else is spooled to a file
+// and examined as a region.
+func (u *unpacker) payload(br *bufio.Reader, depth int, name string) {
+	head := peekHead(br)
+	format := Detect(head)
+	if format == "" && isTar(head) {
+		format = fmtTar
+	}
+	if format != "" && (isCompression(format) || format == fmtTar || format == fmtCpio) && depth < u.lim.Depth() {
+		leave := u.push(format, 0)
+		defer leave()
+		if err := u.stream(br, format, depth, name, false); err != nil {
+			u.gap(name, fmt.Sprintf("%s: %v", format, err))
+		}
+		return
+	}
+	u.spoolReader(br, depth, name, false)
+}
+
+// errNotFormat marks a candidate that turned out not to be its format.
+var errNotFormat = errors.New("not this format")
+
+// spoolReader copies r to a temporary file next to dst and examines it as
+// a region. report records a read error as a gap; otherwise the caller
+// reports it.
+func (u *unpacker) spoolReader(br io.Reader, depth int, name string, report bool) {
 	t, err := os.CreateTemp(u.tmp, ".firmware-spool-*")
 	if err != nil {
 		u.gap(name, "cannot create a spool file: "+err.Error())
-		return nil
+		return
 	}
 	defer os.Remove(t.Name())
 	defer t.Close()
 	n, err := io.Copy(t, io.LimitReader(br, u.lim.MaxBytes+1))
 	if n > u.lim.MaxBytes {
 		u.gap(name, fmt.Sprintf("%v: layer larger than %d bytes not examined", extract.ErrLimit, u.lim.MaxBytes))
-		return nil
+		return
 	}
-	if err != nil {
+	if err != nil && report && !errors.As(err, new(errLimit)) {
 		u.gap(name, "layer truncated or corrupt: "+err.Error())
 	}
-	return u.section(t, 0, n, depth, name)
+	if _, err := u.region(t, 0, n, depth, name); err != nil {
+		u.gap(name, err.Error())
+	}
 }
 
-// isDiskImage reports a filesystem image format read with go-diskfs.
-func isDiskImage(format string) bool {
-	return format == fmtExt || format == fmtISO9660 || format == fmtFAT
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// isPadding reports whether [from, to) of f holds only 0x00 or only 0xff.
+func isPadding(f *os.File, from, to int64) bool {
+	buf := make([]byte, 64<<10)
+	var fill byte
+	for p := from; p < to; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), to-p)], p)
+		if n == 0 {
+			return err == nil
+		}
+		if p == from {
+			fill = buf[0]
+			if fill != 0 && fill != 0xff {
+				return false
+			}
+		}
+		for _, b := range buf[:n] {
+			if b != fill {
+				return false
+			}
+		}
+		p += int64(n)
+	}
+	return true
 }

@@ -22,6 +22,10 @@ func Encode(w io.Writer, r *report.Report) error {
 			desc = strings.TrimSpace(in.Format + " " + in.SpecVersion)
 		}
 		fmt.Fprintf(ew, "input: %s (%s, %d components)\n", in.Name, desc, in.Components)
+		if c := in.Coverage; c != nil {
+			fmt.Fprintf(ew, "  coverage: %.2f%% of %d bytes examined (%d unpacked, %d as plain content, %d not examined)\n",
+				c.Share*100, in.Size, c.Unpacked, c.Content, c.Unexamined)
+		}
 		for _, n := range in.Notes {
 			fmt.Fprintf(ew, "  note: %s\n", n)
 		}

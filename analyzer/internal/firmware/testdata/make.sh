@@ -42,4 +42,12 @@ genisoimage -quiet -R -J -V FIXTURE -o "$out/rootfs.iso" "$root"
 rm -f "$out/rootfs-fat.img"
 mkfs.vfat -C -i 12345678 -n FIXTURE "$out/rootfs-fat.img" 256 >/dev/null
 MTOOLS_SKIP_CHECK=1 mcopy -s -i "$out/rootfs-fat.img" "$root/opt" "$root/etc" "$root/usr" ::/
+# A raw flash dump: a boot loader stand-in, the uImage at an unaligned
+# offset, erased flash (0xff) and a squashfs, found only by carving.
+dump=$out/flash.bin
+yes 'U-Boot 2016.03 (fixture) boot loader' | head -c 4099 >"$dump"
+cat "$out/uinitrd.img" >>"$dump"
+head -c 8193 /dev/zero | tr '\0' '\377' >>"$dump"
+cat "$out/rootfs-zstd.sqfs" >>"$dump"
+yes 'trailer' | head -c 333 >>"$dump"
 ls -l "$out"
