@@ -235,7 +235,17 @@ func newRun(cfg Config) (*run, error) {
 
 func (a *run) analyze(ctx context.Context, inputs []Input) (*report.Report, error) {
 	for _, in := range inputs {
-		if err := a.analyzeOne(ctx, in); err != nil {
+		err := a.analyzeOne(ctx, in)
+		if err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// Out of time: keep what the finished inputs and trees found;
+			// the rest is a gap, so the verdict cannot be clean.
+			a.rep.Gaps = append(a.rep.Gaps, report.Gap{
+				Location: report.Location{Input: in.Name},
+				Reason:   "time limit reached before this input was fully examined",
+			})
+			continue
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -239,8 +239,15 @@ func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location)
 		return nil, &InputError{Name: at.Input, Err: err}
 	}
 	out := &treeResult{coverage: &res.Coverage}
-	for _, root := range res.Roots {
+	for i, root := range res.Roots {
 		tr, err := a.scanTree(ctx, root.Dir, chainAt(at, root.Chain), root.Raw)
+		if err != nil && ctx.Err() != nil {
+			// Out of time: keep the trees already scanned.
+			for _, r := range res.Roots[i:] {
+				out.gaps = append(out.gaps, report.Gap{Location: chainAt(at, r.Chain), Reason: "not scanned: " + ctx.Err().Error()})
+			}
+			break
+		}
 		if err != nil {
 			return nil, err
 		}

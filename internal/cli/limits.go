@@ -67,6 +67,14 @@ func (l *limitFlags) timedOut(ctx context.Context, err error, stderr io.Writer) 
 	return err
 }
 
+// warnPartial says on stderr that --timeout cut the scan short; the
+// report is still written, with the unexamined parts as gaps.
+func (l *limitFlags) warnPartial(ctx context.Context, stderr io.Writer) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		fmt.Fprintf(stderr, "oemtrace: warning: time limit of %s reached; the report covers what was examined before it, the rest is listed as gaps\n", l.timeout)
+	}
+}
+
 // sizeValue is a byte count flag that accepts suffixes: 512MiB, 16GiB,
 // 1G (1000^3), or plain bytes.
 type sizeValue int64

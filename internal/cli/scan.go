@@ -103,6 +103,7 @@ func scanRun(cmd *cobra.Command, opts *ScanOptions) error {
 	if err != nil {
 		return opts.limits.timedOut(ctx, err, opts.Streams.Err)
 	}
+	opts.limits.warnPartial(ctx, opts.Streams.Err)
 	if err := writeOutputs(outs, rep, opts.Streams.Out, opts.Quiet); err != nil {
 		return err
 	}
