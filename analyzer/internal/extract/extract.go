@@ -149,6 +149,8 @@ func extractTar(r io.Reader, dir string, lim Limits, layer bool) ([]Gap, error) 
 		case tar.TypeLink:
 			x.hardlink(h.Name, h.Linkname)
 		case tar.TypeXGlobalHeader, tar.TypeXHeader, tar.TypeGNULongName, tar.TypeGNULongLink:
+		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+			// Device nodes and pipes store no content.
 		default:
 			x.gap(h.Name, fmt.Sprintf("special entry (tar type %q) not examined", h.Typeflag))
 		}

@@ -79,7 +79,10 @@ func TestTarHostile(t *testing.T) {
 		reasons = append(reasons, g.Path+": "+g.Reason)
 	}
 	all := strings.Join(reasons, "\n")
-	for _, want := range []string{"/../pwned: unsafe entry name", "/dev: special entry"} {
+	if strings.Contains(all, "/dev:") {
+		t.Errorf("a device node (no content) is a gap:\n%s", all)
+	}
+	for _, want := range []string{"/../pwned: unsafe entry name"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("gaps lack %q:\n%s", want, all)
 		}

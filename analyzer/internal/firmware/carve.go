@@ -45,6 +45,9 @@ var carveMagics = []magic{
 	{[]byte{0xed, 0xab, 0xee, 0xdb}, 0, fmtRPM},
 	{[]byte("!<arch>\n"), 0, fmtAr},
 	{[]byte("PK\x03\x04"), 0, fmtZip},
+	{[]byte{'7', 'z', 0xbc, 0xaf, 0x27, 0x1c}, 0, fmt7z},
+	{[]byte("UBI#"), 0, fmtUBI},
+	{[]byte{0x31, 0x18, 0x10, 0x06}, 0, fmtUBIFS},
 }
 
 // maxDelta is the largest magic delta; carveWindow the stride of a search.

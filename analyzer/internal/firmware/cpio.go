@@ -27,6 +27,10 @@ const (
 	modeDir     = 0o040000
 	modeRegular = 0o100000
 	modeSymlink = 0o120000
+	modeChar    = 0o020000
+	modeBlock   = 0o060000
+	modeFifo    = 0o010000
+	modeSocket  = 0o140000
 )
 
 // cpioHeader is one parsed cpio entry header.
@@ -305,6 +309,8 @@ func extractCpio(ctx context.Context, r io.Reader, w *extract.Writer) error {
 				}
 				delete(pending, key)
 			}
+		case modeChar, modeBlock, modeFifo, modeSocket:
+			// Device nodes, pipes and sockets store no content.
 		default:
 			w.Gap(h.name, fmt.Sprintf("special file (cpio mode %06o) not examined", h.mode))
 		}

@@ -69,6 +69,10 @@ func Detect(head []byte) string {
 		return fmtISO9660
 	case fatKind(head) != "":
 		return fmtFAT
+	case isUBI(head):
+		return fmtUBI
+	case isUBIFS(head):
+		return fmtUBIFS
 	case fit.Is(head):
 		return fmtFIT
 	case trx.Is(head):
@@ -81,6 +85,8 @@ func Detect(head []byte) string {
 		return fmtAr
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		return fmtZip
+	case bytes.HasPrefix(head, []byte{'7', 'z', 0xbc, 0xaf, 0x27, 0x1c}):
+		return fmt7z
 	case isLzma(head):
 		return fmtLzma
 	}

@@ -281,6 +281,7 @@ func (s *sqfsWalk) dir(p string, depth int) {
 			s.w.Symlink(child, target)
 		case t.IsRegular():
 			s.file(child, e)
+		case noContent(t):
 		default:
 			s.gap(child, fmt.Sprintf("special file (%v) not examined", t))
 		}

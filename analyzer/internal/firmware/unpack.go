@@ -263,6 +263,10 @@ func (u *unpacker) open(f *os.File, c candidate, end int64, depth int, name stri
 		})
 	case fmtUImage:
 		return u.extractUImage(f, c.off, size, depth)
+	case fmtUBI:
+		return u.extractUBI(f, c.off, size, depth)
+	case fmtUBIFS:
+		return size, u.tree(func(w *extract.Writer) error { return u.extractUBIFS(f, c.off, size, w) })
 	}
 	if isWrapper(c.format) {
 		return u.openWrapper(f, c.format, c.off, size, depth)

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"strings"
+
+	"github.com/bodgit/sevenzip"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/arfile"
@@ -25,6 +28,7 @@ const (
 	fmtRPM    = "rpm"
 	fmtAr     = "ar"
 	fmtZip    = "zip"
+	fmt7z     = "7z"
 )
 
 // part is a payload of a wrapper, at [off, off+size) of its file.
@@ -120,6 +124,8 @@ func (u *unpacker) openWrapper(f *os.File, format string, off, size int64, depth
 		}}
 		u.spoolReader(lr, depth+1, "/image.raw", true)
 		return size, nil
+	case fmt7z:
+		return size, u.tree(func(w *extract.Writer) error { return u.extract7z(r, size, off, w) })
 	case fmtZip:
 		dir, chain, err := u.newDir()
 		if err != nil {
@@ -146,8 +152,67 @@ func errOr(err error, what string) error {
 // isWrapper reports a format opened by openWrapper.
 func isWrapper(format string) bool {
 	switch format {
-	case fmtFIT, fmtTRX, fmtAr, fmtRPM, fmtSparse, fmtZip:
+	case fmtFIT, fmtTRX, fmtAr, fmtRPM, fmtSparse, fmtZip, fmt7z:
 		return true
 	}
 	return false
+}
+
+// max7zSymlink bounds a symlink target read from a 7z archive.
+const max7zSymlink = 4096
+
+// extract7z writes the 7z archive in r through w (with
+// github.com/bodgit/sevenzip; encrypted entries are gaps).
+func (u *unpacker) extract7z(r io.ReaderAt, size, off int64, w *extract.Writer) error {
+	z, err := protect(func() (*sevenzip.Reader, error) { return sevenzip.NewReader(r, size) })
+	if err != nil {
+		return fmt.Errorf("7z at 0x%x: %w", off, err)
+	}
+	for _, f := range z.File {
+		if w.Stopped() {
+			break
+		}
+		if err := u.ctx.Err(); err != nil {
+			w.Gap("/", "7z: "+err.Error())
+			break
+		}
+		if !w.Admit(f.Name) {
+			continue
+		}
+		mode := f.Mode()
+		switch {
+		case mode.IsDir():
+			w.Dir(f.Name)
+		case mode&fs.ModeSymlink != 0:
+			b, err := read7z(f, max7zSymlink)
+			if err != nil {
+				w.Gap(f.Name, "7z: cannot read symlink: "+err.Error())
+				continue
+			}
+			w.Symlink(f.Name, string(b))
+		case mode.IsRegular():
+			rc, err := protect(f.Open)
+			if err != nil {
+				w.Gap(f.Name, "7z: cannot open entry: "+err.Error())
+				continue
+			}
+			n := int64(min(f.UncompressedSize, 1<<62))
+			w.File(f.Name, &kindReader{kind: "7z", r: ctxReader{u.ctx, rc}}, n)
+			rc.Close()
+		case noContent(mode):
+		default:
+			w.Gap(f.Name, fmt.Sprintf("7z: special file (%v) not examined", mode))
+		}
+	}
+	return nil
+}
+
+// read7z reads at most max bytes of a 7z entry.
+func read7z(f *sevenzip.File, max int64) ([]byte, error) {
+	rc, err := protect(f.Open)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return protect(func() ([]byte, error) { return io.ReadAll(io.LimitReader(rc, max)) })
 }

@@ -94,3 +94,14 @@ func TestTRXBadCRC(t *testing.T) {
 		t.Errorf("layers %v gaps %v", res.Layers(), res.Gaps)
 	}
 }
+
+func Test7z(t *testing.T) {
+	dst, layers, gaps, err := unpackInto(t, "testdata/rootfs.7z", extract.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gaps) > 0 || !reflect.DeepEqual(layers, []string{"7z"}) {
+		t.Errorf("layers %v gaps %v", layers, gaps)
+	}
+	checkTree(t, dst, true)
+}

@@ -72,6 +72,9 @@ func walk(ctx context.Context, root string) ([]entry, []Gap, error) {
 			}
 			files = append(files, entry{rel: rel, abs: p, size: info.Size()})
 			return nil
+		case mode&(fs.ModeDevice|fs.ModeNamedPipe|fs.ModeSocket) != 0:
+			// Device nodes, pipes and sockets store no content.
+			return nil
 		default:
 			gaps = append(gaps, Gap{Path: rel, Reason: "special file (" + specialKind(mode) + ") not examined"})
 			return nil

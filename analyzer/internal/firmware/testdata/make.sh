@@ -42,6 +42,9 @@ genisoimage -quiet -R -J -V FIXTURE -o "$out/rootfs.iso" "$root"
 rm -f "$out/rootfs-fat.img"
 mkfs.vfat -C -i 12345678 -n FIXTURE "$out/rootfs-fat.img" 256 >/dev/null
 MTOOLS_SKIP_CHECK=1 mcopy -s -i "$out/rootfs-fat.img" "$root/opt" "$root/etc" "$root/usr" ::/
+# 7-Zip (LZMA2, solid), symlinks stored as links.
+rm -f "$out/rootfs.7z"
+(cd "$root" && 7z a -bd -bso0 -snl -mtc=off -mta=off "$out/rootfs.7z" .)
 # A raw flash dump: a boot loader stand-in, the uImage at an unaligned
 # offset, erased flash (0xff) and a squashfs, found only by carving.
 dump=$out/flash.bin
