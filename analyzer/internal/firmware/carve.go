@@ -47,6 +47,9 @@ var carveMagics = []magic{
 	{[]byte("PK\x03\x04"), 0, fmtZip},
 	{[]byte{'7', 'z', 0xbc, 0xaf, 0x27, 0x1c}, 0, fmt7z},
 	{[]byte("UBI#"), 0, fmtUBI},
+	{[]byte("Compressed ROMFS"), 16, fmtCramfs},
+	{[]byte{0x85, 0x19}, 0, fmtJFFS2},
+	{[]byte{0x19, 0x85}, 0, fmtJFFS2},
 	{[]byte{0x31, 0x18, 0x10, 0x06}, 0, fmtUBIFS},
 }
 

@@ -69,6 +69,10 @@ func Detect(head []byte) string {
 		return fmtISO9660
 	case fatKind(head) != "":
 		return fmtFAT
+	case cramfsOffset(head) >= 0:
+		return fmtCramfs
+	case isJFFS2(head):
+		return fmtJFFS2
 	case isUBI(head):
 		return fmtUBI
 	case isUBIFS(head):

@@ -3,6 +3,7 @@ package firmware
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -267,6 +268,20 @@ func (u *unpacker) open(f *os.File, c candidate, end int64, depth int, name stri
 		return u.extractUBI(f, c.off, size, depth)
 	case fmtUBIFS:
 		return size, u.tree(func(w *extract.Writer) error { return u.extractUBIFS(f, c.off, size, w) })
+	case fmtCramfs:
+		n := size
+		if at := cramfsOffset(head); at >= 0 && len(head) >= at+8 {
+			bo := binary.ByteOrder(binary.LittleEndian)
+			if head[at] == 0x28 {
+				bo = binary.BigEndian
+			}
+			if declared := int64(bo.Uint32(head[at+4:])); declared > 0 && declared <= size {
+				n = declared
+			}
+		}
+		return n, u.tree(func(w *extract.Writer) error { return u.extractCramfs(f, c.off, n, w) })
+	case fmtJFFS2:
+		return size, u.tree(func(w *extract.Writer) error { return u.extractJFFS2(f, c.off, size, w) })
 	}
 	if isWrapper(c.format) {
 		return u.openWrapper(f, c.format, c.off, size, depth)

@@ -1,0 +1,109 @@
+package cramfs
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"io/fs"
+	"testing"
+
+	"github.com/klauspost/compress/zlib"
+)
+
+// image assembles a little-endian cramfs image by hand, for the layouts
+// mkfs.cramfs does not write.
+type image struct{ b []byte }
+
+func (m *image) align() {
+	for len(m.b)%4 != 0 {
+		m.b = append(m.b, 0)
+	}
+}
+
+func (m *image) u32(v uint32) { m.b = binary.LittleEndian.AppendUint32(m.b, v) }
+
+// inode appends an inode and its padded name.
+func (m *image) inode(mode uint16, size uint32, name string, offset int) {
+	nameLen := (len(name) + 3) / 4
+	m.u32(uint32(mode))
+	m.u32(size)
+	m.u32(uint32(nameLen) | uint32(offset/4)<<6)
+	m.b = append(m.b, name...)
+	m.align()
+}
+
+func deflate(t *testing.T, p []byte) []byte {
+	var buf bytes.Buffer
+	w := zlib.NewWriter(&buf)
+	w.Write(p)
+	w.Close()
+	return buf.Bytes()
+}
+
+// TestExtBlockPointers reads files stored with direct and uncompressed
+// block pointers (CRAMFS_FLAG_EXT_BLOCK_POINTERS).
+func TestExtBlockPointers(t *testing.T) {
+	content := make([]byte, 3*pageSize+100)
+	for i := range content {
+		content[i] = byte(i*7 + i/pageSize)
+	}
+	const rootAt, fileAt = superSize, 128
+	m := &image{b: make([]byte, superSize)}
+	// Root directory: one file whose data starts at fileAt.
+	m.inode(sIFREG|0o644, uint32(len(content)), "mixed", fileAt)
+	rootSize := len(m.b) - rootAt
+	for len(m.b) < fileAt {
+		m.b = append(m.b, 0)
+	}
+	ptrAt := len(m.b)
+	m.b = append(m.b, make([]byte, 16)...) // four block pointers, filled below
+	ptr := func(i int, v uint32) { binary.LittleEndian.PutUint32(m.b[ptrAt+4*i:], v) }
+	// Page 0: direct, uncompressed.
+	m.align()
+	ptr(0, blkDirect|blkUncompressed|uint32(len(m.b)>>2))
+	m.b = append(m.b, content[:pageSize]...)
+	// Page 1: direct, compressed, with its length in front.
+	m.align()
+	z := deflate(t, content[pageSize:2*pageSize])
+	ptr(1, blkDirect|uint32(len(m.b)>>2))
+	m.b = binary.LittleEndian.AppendUint16(m.b, uint16(len(z)))
+	m.b = append(m.b, z...)
+	// Page 2: plain pointer after a direct compressed block, uncompressed.
+	m.b = append(m.b, content[2*pageSize:3*pageSize]...)
+	ptr(2, blkUncompressed|uint32(len(m.b)))
+	// Page 3: plain pointer after a plain uncompressed block, compressed.
+	m.b = append(m.b, deflate(t, content[3*pageSize:])...)
+	ptr(3, uint32(len(m.b)))
+	m.align()
+
+	sb := m.b[:superSize]
+	binary.LittleEndian.PutUint32(sb[0:], magic)
+	binary.LittleEndian.PutUint32(sb[4:], uint32(len(m.b)))
+	binary.LittleEndian.PutUint32(sb[8:], flagFSIDv2|flagSortedDirs|flagExtBlockPtrs)
+	copy(sb[16:], signature)
+	copy(sb[48:], "handmade")
+	binary.LittleEndian.PutUint32(sb[64:], sIFDIR|0o755)
+	binary.LittleEndian.PutUint32(sb[68:], uint32(rootSize))
+	binary.LittleEndian.PutUint32(sb[72:], uint32(rootAt/4)<<6)
+	binary.LittleEndian.PutUint32(sb[crcOffset:], crc32.ChecksumIEEE(m.b))
+
+	f, err := Open(bytes.NewReader(m.b), int64(len(m.b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.CheckCRC(); err != nil {
+		t.Error(err)
+	}
+	got, err := fs.ReadFile(f, "mixed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, content) {
+		for i := range got {
+			if got[i] != content[i] {
+				t.Fatalf("content differs at byte %d of %d", i, len(got))
+			}
+		}
+		t.Fatalf("read %d bytes, want %d", len(got), len(content))
+	}
+}

@@ -1,0 +1,334 @@
+package cramfs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zlib"
+)
+
+// Unix file type bits of an inode mode.
+const (
+	sIFMT   = 0o170000
+	sIFSOCK = 0o140000
+	sIFLNK  = 0o120000
+	sIFREG  = 0o100000
+	sIFBLK  = 0o060000
+	sIFDIR  = 0o040000
+	sIFCHR  = 0o020000
+	sIFIFO  = 0o010000
+)
+
+// fileMode converts a Unix mode to an fs.FileMode.
+func fileMode(m uint16) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	switch m & sIFMT {
+	case sIFREG:
+	case sIFDIR:
+		mode |= fs.ModeDir
+	case sIFLNK:
+		mode |= fs.ModeSymlink
+	case sIFCHR:
+		mode |= fs.ModeDevice | fs.ModeCharDevice
+	case sIFBLK:
+		mode |= fs.ModeDevice
+	case sIFIFO:
+		mode |= fs.ModeNamedPipe
+	case sIFSOCK:
+		mode |= fs.ModeSocket
+	default:
+		mode |= fs.ModeIrregular
+	}
+	if m&0o4000 != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		mode |= fs.ModeSticky
+	}
+	return mode
+}
+
+// fileInfo describes an inode. cramfs keeps no times.
+type fileInfo struct {
+	name string
+	ino  inode
+}
+
+func (i fileInfo) Name() string { return i.name }
+
+// Size is the length of a file's data or of a link's target; the bytes of
+// a directory's entries; zero for other files (whose size field holds a
+// device number).
+func (i fileInfo) Size() int64 {
+	if i.ino.isReg() || i.ino.isSymlink() || i.ino.isDir() {
+		return int64(i.ino.size)
+	}
+	return 0
+}
+
+func (i fileInfo) Mode() fs.FileMode  { return fileMode(i.ino.mode) }
+func (i fileInfo) ModTime() time.Time { return time.Time{} }
+func (i fileInfo) IsDir() bool        { return i.ino.isDir() }
+func (i fileInfo) Sys() any           { return nil }
+
+func sortEntries(e []fs.DirEntry) {
+	slices.SortFunc(e, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+}
+
+// dirFile is an open directory.
+type dirFile struct {
+	info    fileInfo
+	path    string
+	entries []fs.DirEntry
+	pos     int
+}
+
+func (d *dirFile) Stat() (fs.FileInfo, error) { return d.info, nil }
+func (d *dirFile) Close() error               { return nil }
+
+func (d *dirFile) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.path, Err: errors.New("is a directory")}
+}
+
+// ReadDir returns the next n entries, or all that remain when n <= 0.
+func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
+	rest := d.entries[d.pos:]
+	if n <= 0 {
+		d.pos = len(d.entries)
+		return rest, nil
+	}
+	if len(rest) == 0 {
+		return nil, io.EOF
+	}
+	n = min(n, len(rest))
+	d.pos += n
+	return rest[:n:n], nil
+}
+
+// file reads the data of a regular file or symbolic link, inflating one
+// page at a time. Other files read as empty.
+type file struct {
+	fs        *FS
+	info      fileInfo
+	path      string
+	size      int64
+	bs        int64    // block size: the bytes of a page
+	ptrs      []uint32 // block pointers, one per page
+	dataStart int64    // first byte after the block pointers
+	off       int64    // read position
+	pageIdx   int64    // page held in page, -1 when none
+	page      []byte   // the file's bytes of page pageIdx
+	buf, src  []byte
+	closed    bool
+}
+
+// openData prepares to read the data of inode n.
+func (f *FS) openData(n inode) (*file, error) {
+	fl := &file{fs: f, info: fileInfo{ino: n}, size: int64(n.size), pageIdx: -1, bs: pageSize}
+	if n.size == 0 {
+		return fl, nil
+	}
+	// Read enough pointers for the smallest block size.
+	pages := (fl.size + pageSize - 1) / pageSize
+	if n.offset < f.start+superSize || n.offset+4*pages > f.size {
+		return nil, fmt.Errorf("block pointers at 0x%x outside the image", n.offset)
+	}
+	raw := make([]byte, 4*pages)
+	if err := readFull(f.r, raw, n.offset); err != nil {
+		return nil, fmt.Errorf("reading block pointers at 0x%x: %w", n.offset, err)
+	}
+	fl.bs = f.blockSize(n, f.u32(raw))
+	pages = (fl.size + fl.bs - 1) / fl.bs
+	fl.dataStart = n.offset + 4*pages
+	fl.ptrs = make([]uint32, pages)
+	for i := range fl.ptrs {
+		fl.ptrs[i] = f.u32(raw[4*i:])
+	}
+	return fl, nil
+}
+
+// blockSize finds the block size of a file: the page size of the machine
+// that made the image, 4096 but for a few (mkfs.cramfs -b). With a block
+// size B, the first block starts after ceil(size/B) pointers, and the first
+// pointer, a plain one, holds its end; a compressed block starts with a
+// zlib header.
+func (f *FS) blockSize(n inode, ptr0 uint32) int64 {
+	if ptr0&blkFlags != 0 || n.size <= pageSize {
+		return pageSize
+	}
+	for bs := int64(pageSize); bs <= maxBlockSize; bs *= 2 {
+		start := n.offset + 4*((int64(n.size)+bs-1)/bs)
+		end := int64(ptr0)
+		if end == start {
+			return bs // a hole: the first block is empty
+		}
+		var h [2]byte
+		if end > start && end-start <= 2*bs && readFull(f.r, h[:], start) == nil &&
+			h[0]&0x0f == 8 && (uint(h[0])<<8|uint(h[1]))%31 == 0 {
+			return bs
+		}
+	}
+	return pageSize
+}
+
+func (fl *file) Stat() (fs.FileInfo, error) { return fl.info, nil }
+
+func (fl *file) Close() error {
+	fl.closed = true
+	return nil
+}
+
+func (fl *file) Read(b []byte) (int, error) {
+	if fl.closed {
+		return 0, &fs.PathError{Op: "read", Path: fl.path, Err: fs.ErrClosed}
+	}
+	if fl.off >= fl.size {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(b) && fl.off < fl.size {
+		idx := fl.off / fl.bs
+		if idx != fl.pageIdx {
+			if err := fl.load(idx); err != nil {
+				return n, &fs.PathError{Op: "read", Path: fl.path, Err: fmt.Errorf("page %d: %w", idx, err)}
+			}
+		}
+		c := copy(b[n:], fl.page[fl.off-idx*fl.bs:])
+		n += c
+		fl.off += int64(c)
+	}
+	return n, nil
+}
+
+// load reads page idx into fl.page.
+func (fl *file) load(idx int64) error {
+	fl.pageIdx = -1
+	if fl.buf == nil {
+		fl.buf = make([]byte, fl.bs)
+		fl.src = make([]byte, 2*fl.bs)
+	}
+	want := min(fl.bs, fl.size-idx*fl.bs)
+	start, length, raw, err := fl.extent(idx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case length == 0: // a hole
+		clear(fl.buf)
+	case length > 2*fl.bs || raw && length > fl.bs:
+		return fmt.Errorf("bad block length %d at 0x%x", length, start)
+	case start < 0 || start+length > fl.fs.size:
+		return fmt.Errorf("block at 0x%x-0x%x outside the image", start, start+length)
+	case raw:
+		if err := readFull(fl.fs.r, fl.buf[:length], start); err != nil {
+			return err
+		}
+		clear(fl.buf[length:])
+	default:
+		src := fl.src[:length]
+		if err := readFull(fl.fs.r, src, start); err != nil {
+			return err
+		}
+		if err := fl.inflate(src); err != nil {
+			return fmt.Errorf("block at 0x%x: %w", start, err)
+		}
+	}
+	fl.page, fl.pageIdx = fl.buf[:want], idx
+	return nil
+}
+
+// extent finds where page idx is stored. A plain block pointer holds the
+// end of its block, which starts where the previous one ends; a direct
+// pointer holds the block's start (divided by 4), followed by a 16-bit
+// length when it is compressed.
+func (fl *file) extent(idx int64) (start, length int64, raw bool, err error) {
+	ptr := fl.ptrs[idx]
+	raw = ptr&blkUncompressed != 0
+	if ptr&blkDirect != 0 {
+		start = int64(ptr&^blkFlags) << 2
+		if raw {
+			return start, min(fl.bs, fl.size-idx*fl.bs), true, nil
+		}
+		l, err := fl.u16At(start)
+		return start + 2, int64(l), false, err
+	}
+	start = fl.dataStart
+	if idx > 0 {
+		prev := fl.ptrs[idx-1]
+		switch ps := int64(prev&^blkFlags) << 2; {
+		case prev&blkDirect == 0:
+			start = int64(prev &^ blkFlags)
+		case prev&blkUncompressed != 0:
+			start = ps + fl.bs
+		default:
+			l, err := fl.u16At(ps)
+			if err != nil {
+				return 0, 0, false, err
+			}
+			start = ps + 2 + int64(l)
+		}
+	}
+	length = int64(ptr&^blkFlags) - start
+	if length < 0 {
+		return 0, 0, false, fmt.Errorf("block pointer 0x%x before block start 0x%x", ptr, start)
+	}
+	return start, length, raw, nil
+}
+
+func (fl *file) u16At(off int64) (uint16, error) {
+	var b [2]byte
+	if off < 0 || off+2 > fl.fs.size {
+		return 0, fmt.Errorf("block length at 0x%x outside the image", off)
+	}
+	if err := readFull(fl.fs.r, b[:], off); err != nil {
+		return 0, err
+	}
+	return fl.fs.u16(b[:]), nil
+}
+
+// inflate decompresses one zlib block into fl.buf. Like the kernel it
+// zero-fills a short page and refuses one that inflates past the page.
+func (fl *file) inflate(src []byte) error {
+	br := bytes.NewReader(src)
+	zr, _ := fl.fs.zlibs.Get().(io.ReadCloser)
+	if zr == nil {
+		var err error
+		if zr, err = zlib.NewReader(br); err != nil {
+			return err
+		}
+	} else if err := zr.(zlib.Resetter).Reset(br, nil); err != nil {
+		fl.fs.zlibs.Put(zr)
+		return err
+	}
+	defer fl.fs.zlibs.Put(zr)
+	n := 0
+	for n < len(fl.buf) {
+		m, err := zr.Read(fl.buf[n:])
+		n += m
+		if err == io.EOF {
+			clear(fl.buf[n:])
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	var one [1]byte
+	switch _, err := io.ReadFull(zr, one[:]); err {
+	case io.EOF:
+		return nil
+	case nil:
+		return errors.New("block inflates past the page size")
+	default:
+		return err
+	}
+}

@@ -1,0 +1,74 @@
+#!/bin/bash
+# make.sh rebuilds the cramfs test fixtures in this directory with the real
+# mkfs.cramfs (util-linux) from a small root tree, and writes tree.manifest
+# (and b16.manifest for the tree of b16.cramfs): one line per entry, "type
+# path size sha256 [target]" (type f, d, l, c, b, p or s; "-" where there is
+# no hash). Run it as root (for mknod) from
+# anywhere; outputs are written next to it.
+set -euo pipefail
+cd "$(dirname "$0")"
+out=$PWD
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+
+# The tree: nested directories, a known base file, a ~200 KB deterministic
+# mix of random bytes and text (many pages), an empty file, a file with a
+# run of zero pages, a symlink, a hard link and special files.
+mkdir -p "$root/opt/netwarden/bases" "$root/opt/netwarden/bin" "$root/etc" \
+	"$root/usr/lib/sub/deeper/deepest" "$root/usr/share" "$root/dev" "$root/empty"
+printf 'AVP Antiviral Database. (c)Kaspersky Lab 1997-2015.\nbase001 fixture\n' >"$root/opt/netwarden/bases/base001.avc"
+printf 'KLI appinfo fixture\n' >"$root/opt/netwarden/bin/appinfo.kli"
+ln "$root/opt/netwarden/bin/appinfo.kli" "$root/opt/netwarden/bin/appinfo-link.kli"
+printf 'netwarden\n' >"$root/etc/hostname"
+printf 'library fixture\n' >"$root/usr/lib/sub/deeper/deepest/libfixture.so"
+: >"$root/etc/empty.conf"
+perl -e '
+	my ($s, $out) = (20240601, "");
+	sub r { $s = ($s * 69069 + 1) % 4294967296; return $s >> 16 }
+	while (length($out) < 200000) {
+		$out .= pack("C*", map { r() & 255 } 1 .. 1024);
+		$out .= sprintf("%06d %04x netwarden sample line\n", length($out), r()) for 1 .. 96;
+	}
+	print substr($out, 0, 200000);
+' >"$root/usr/lib/libengine.bin"
+head -c 4096 "$root/usr/lib/libengine.bin" >"$root/usr/share/sparse.bin"
+truncate -s 16384 "$root/usr/share/sparse.bin"
+printf 'tail after the hole\n' >>"$root/usr/share/sparse.bin"
+ln -s usr/lib "$root/lib"
+ln -s ../../opt/netwarden/bases/base001.avc "$root/usr/share/base.link"
+mkfifo "$root/dev/initctl"
+mknod "$root/dev/null" c 1 3 2>/dev/null || true
+mknod "$root/dev/sda" b 8 0 2>/dev/null || true
+
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | while read -r p; do
+	p=${p#./}
+	if [ -L "$p" ]; then
+		t=$(readlink "$p")
+		echo "l $p ${#t} - $t"
+	elif [ -d "$p" ]; then echo "d $p 0 -"
+	elif [ -f "$p" ]; then echo "f $p $(stat -c %s "$p") $(sha256sum <"$p" | cut -d' ' -f1)"
+	elif [ -c "$p" ]; then echo "c $p 0 -"
+	elif [ -b "$p" ]; then echo "b $p 0 -"
+	elif [ -p "$p" ]; then echo "p $p 0 -"
+	elif [ -S "$p" ]; then echo "s $p 0 -"
+	fi
+done) >"$out/tree.manifest"
+
+# A second, smaller tree for an image with 16 KiB blocks.
+b16=$work/b16
+mkdir -p "$b16/lib"
+head -c 70000 "$root/usr/lib/libengine.bin" >"$b16/lib/engine.bin"
+cp "$root/opt/netwarden/bases/base001.avc" "$b16/base001.avc"
+(cd "$b16" && for p in base001.avc lib lib/engine.bin; do
+	if [ -d "$p" ]; then echo "d $p 0 -"
+	else echo "f $p $(stat -c %s "$p") $(sha256sum <"$p" | cut -d' ' -f1)"
+	fi
+done) >"$out/b16.manifest"
+
+mkfs.cramfs -N little -n fixture "$root" "$out/rootfs-le.cramfs" >/dev/null
+mkfs.cramfs -N big -n fixture "$root" "$out/rootfs-be.cramfs" >/dev/null
+mkfs.cramfs -N little -z -n holes "$root" "$out/rootfs-holes.cramfs" >/dev/null
+mkfs.cramfs -N big -p -n padded "$root" "$out/rootfs-pad-be.cramfs" >/dev/null
+mkfs.cramfs -N little -b 16384 -n b16 "$b16" "$out/b16.cramfs" >/dev/null
+ls -l "$out"
