@@ -30,7 +30,7 @@ const (
 )
 
 // kindsWanted says what a non-SBOM input may be.
-const kindsWanted = "not an SBOM, directory, tar, tar.gz or zip archive, container image, firmware image (squashfs, cpio, uImage, compressed stream), ELF, PE, jar, apk or dex file"
+const kindsWanted = "not an SBOM, directory, tar, tar.gz or zip archive, container image, firmware image, nor a raw image holding any known format at any offset; ELF, PE, jar, apk or dex file"
 
 // knownFile reports whether head starts a non-SBOM file kind oemtrace reads.
 func knownFile(head []byte) bool {

@@ -23,7 +23,7 @@ type Streams struct {
 	Out, Err io.Writer
 }
 
-const kindsHint = "oemtrace reads SBOMs (CycloneDX, SPDX, Syft JSON), directories, tar, tar.gz and zip archives, docker-archive and OCI image archives, firmware images (squashfs, ext4, ISO 9660, FAT, cpio, uImage, gzip, xz, bzip2, zstd, lz4 streams), and ELF, PE, jar, apk and dex files"
+const kindsHint = "oemtrace reads SBOMs (CycloneDX, SPDX, Syft JSON), directories, tar, tar.gz and zip archives, docker-archive and OCI image archives, firmware images (squashfs, ext4, cramfs, JFFS2, UBI/UBIFS, ISO 9660, FAT, cpio, 7z, rpm, deb, uImage, FIT, TRX, Android sparse, compressed streams, and raw flash dumps holding any of them), and ELF, PE, jar, apk and dex files"
 
 const exitCodesHelp = `Exit codes:
   0  clean: everything was examined, nothing blocking was found
