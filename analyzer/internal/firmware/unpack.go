@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/extfs"
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/sqfs"
 )
 
 // unpacker holds the state of one Unpack call.
@@ -247,7 +249,16 @@ func (u *unpacker) open(f *os.File, c candidate, end int64, depth int, name stri
 		if err != nil {
 			return 0, fmt.Errorf("squashfs at 0x%x: bad superblock: %w", c.off, err)
 		}
-		return n, u.tree(func(w *extract.Writer) error { return u.extractSquashfs(f, c.off, n, head, w) })
+		return n, u.tree(func(w *extract.Writer) error {
+			// Our own reader (every compressor, both byte orders, files
+			// read in parallel); the libraries only if it cannot open it.
+			fsys, err := protect(func() (*sqfs.FS, error) { return sqfs.Open(io.NewSectionReader(f, c.off, n), n) })
+			if err == nil {
+				u.walkFS(fmtSquashfs, fsys, w)
+				return nil
+			}
+			return u.extractSquashfs(f, c.off, n, head, w)
+		})
 	case fmtExt, fmtISO9660, fmtFAT:
 		n := min(diskExtent(c.format, head), size)
 		if n <= 0 {
@@ -256,6 +267,11 @@ func (u *unpacker) open(f *os.File, c candidate, end int64, depth int, name stri
 		return n, u.tree(func(w *extract.Writer) error {
 			switch c.format {
 			case fmtExt:
+				fsys, err := protect(func() (*extfs.FS, error) { return extfs.Open(io.NewSectionReader(f, c.off, n), n) })
+				if err == nil {
+					u.walkFS(fmtExt, fsys, w)
+					return nil
+				}
 				return u.extractExt(f, c.off, n, head, w)
 			case fmtISO9660:
 				return u.extractISO9660(f, c.off, n, w)
