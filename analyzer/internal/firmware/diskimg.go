@@ -11,7 +11,6 @@ import (
 	"github.com/diskfs/go-diskfs/backend"
 	diskfile "github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem"
-	"github.com/diskfs/go-diskfs/filesystem/ext4"
 	"github.com/diskfs/go-diskfs/filesystem/fat12"
 	"github.com/diskfs/go-diskfs/filesystem/fat16"
 	"github.com/diskfs/go-diskfs/filesystem/fat32"
@@ -20,16 +19,13 @@ import (
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
 )
 
-// Disk filesystem images: ext2/3/4 is read with go-diskfs, without
-// mounting; ISO 9660 and FAT are detected only (see noReaderReason).
+// Disk filesystem images: ext2/3/4 geometry (read by package extfs); ISO
+// 9660 and FAT read with go-diskfs, without mounting.
 
 const (
 	extSuperblockOff = 1024
 	extMagicOff      = extSuperblockOff + 56
 	extMagic         = 0xEF53
-	// extRoCompatMetadataCsum is the ro_compat feature go-diskfs needs:
-	// without it (ext2, ext3, old ext4) it refuses the superblock.
-	extRoCompatMetadataCsum = 0x400
 
 	isoMagicOff = 0x8001
 )
@@ -136,23 +132,6 @@ func (u *unpacker) walkDisk(kind string, lib *sqfsLib, w *extract.Writer) {
 // into an error.
 func openDisk[T any](read func(backend.Storage, int64, int64, int64) (T, error), f *os.File, off, size int64) (fsys T, err error) {
 	return protect(func() (T, error) { return read(diskfile.New(f, true), size, off, 0) })
-}
-
-// extractExt writes the ext2/3/4 image at [off, off+size) of f through w.
-func (u *unpacker) extractExt(f *os.File, off, size int64, head []byte, w *extract.Writer) error {
-	roCompat := binary.LittleEndian.Uint32(head[extSuperblockOff+0x64:])
-	d, err := openDisk(ext4.Read, f, off, size)
-	if err != nil {
-		if roCompat&extRoCompatMetadataCsum == 0 {
-			w.Gap("/", "ext: ext2/ext3 without metadata checksums is not supported by the Go ext reader")
-			return nil
-		}
-		return fmt.Errorf("ext at 0x%x: cannot open: %w", off, err)
-	}
-	u.walkDisk("ext", diskLib("go-diskfs ext4", d, func(p string, _ fs.DirEntry) (string, error) {
-		return d.ReadLink(p)
-	}), w)
-	return nil
 }
 
 // extractISO9660 writes the ISO 9660 image (with Rock Ridge names and

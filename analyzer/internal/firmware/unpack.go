@@ -267,12 +267,14 @@ func (u *unpacker) open(f *os.File, c candidate, end int64, depth int, name stri
 		return n, u.tree(func(w *extract.Writer) error {
 			switch c.format {
 			case fmtExt:
+				// Our own reader only: go-diskfs's ext4 reader can hang
+				// on real images.
 				fsys, err := protect(func() (*extfs.FS, error) { return extfs.Open(io.NewSectionReader(f, c.off, n), n) })
-				if err == nil {
-					u.walkFS(fmtExt, fsys, w)
-					return nil
+				if err != nil {
+					return fmt.Errorf("ext at 0x%x: %w", c.off, err)
 				}
-				return u.extractExt(f, c.off, n, head, w)
+				u.walkFS(fmtExt, fsys, w)
+				return nil
 			case fmtISO9660:
 				return u.extractISO9660(f, c.off, n, w)
 			}
