@@ -9,9 +9,10 @@ import (
 )
 
 const (
-	maxListing  = 64 << 20 // bytes of one directory listing
-	maxDirCount = 256      // entries under one listing header
-	maxNameLen  = 256
+	maxListing    = 32 << 20 // bytes of one directory listing
+	maxDirEntries = 1 << 18  // entries of one directory
+	maxDirCount   = 256      // entries under one listing header
+	maxNameLen    = 256
 )
 
 // dirent is one entry of a directory listing.
@@ -120,6 +121,9 @@ func (f *FS) parseListing(m *metaReader, left int64) (ents []dirent, bad string,
 			}
 			if typ > 7 {
 				typ -= 7
+			}
+			if len(ents) == maxDirEntries {
+				return ents, bad, fmt.Errorf("more than %d entries", maxDirEntries)
 			}
 			ents = append(ents, dirent{name: name, ref: start<<16 | uint64(off), typ: typ})
 		}

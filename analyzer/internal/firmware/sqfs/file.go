@@ -135,24 +135,26 @@ func (fl *file) release() {
 // goroutines when the window is larger than one, else here.
 func (fl *file) schedule() {
 	for len(fl.queue) < fl.window && fl.next < fl.lay.blocks {
-		job := fl.start()
+		job, broken := fl.start()
 		fl.queue = append(fl.queue, job)
-		if job.err != nil {
+		if broken {
 			fl.next = fl.lay.blocks // nothing after a broken size list
 		}
 	}
 }
 
-// start reads the next block's size and starts decompressing it.
-func (fl *file) start() *blockJob {
+// start reads the next block's size and starts decompressing it. broken
+// reports a failure to find the block at all (the job holds the error);
+// decompression errors come later, through the job.
+func (fl *file) start() (job *blockJob, broken bool) {
 	f := fl.f
 	i := fl.next
 	fl.next++
-	job := &blockJob{done: make(chan struct{})}
-	fail := func(err error) *blockJob {
+	job = &blockJob{done: make(chan struct{})}
+	fail := func(err error) (*blockJob, bool) {
 		job.err = fmt.Errorf("block %d: %w", i, err)
 		close(job.done)
-		return job
+		return job, true
 	}
 	bs := uint64(f.sb.blockSize)
 	want := int(bs)
@@ -183,14 +185,14 @@ func (fl *file) start() *blockJob {
 	if stored == 0 { // sparse: a block of zeros
 		job.data = f.zeros()[:want]
 		close(job.done)
-		return job
+		return job, false
 	}
 	if fl.window > 1 {
 		go f.decodeBlock(job, i, pos, size, want)
 	} else {
 		f.decodeBlock(job, i, pos, size, want)
 	}
-	return job
+	return job, false
 }
 
 // decodeBlock decompresses data block i of want bytes into a pooled
