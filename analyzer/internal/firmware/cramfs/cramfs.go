@@ -26,6 +26,8 @@ import (
 	"path"
 	"strings"
 	"sync"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
 
 const (
@@ -90,9 +92,9 @@ type inode struct {
 	offset  int64  // data, or a directory's first entry; 0 when none
 }
 
-func (n inode) isDir() bool     { return n.mode&sIFMT == sIFDIR }
-func (n inode) isReg() bool     { return n.mode&sIFMT == sIFREG }
-func (n inode) isSymlink() bool { return n.mode&sIFMT == sIFLNK }
+func (n inode) isDir() bool     { return n.mode&unixmode.IFMT == unixmode.IFDIR }
+func (n inode) isReg() bool     { return n.mode&unixmode.IFMT == unixmode.IFREG }
+func (n inode) isSymlink() bool { return n.mode&unixmode.IFMT == unixmode.IFLNK }
 
 // Open checks the cramfs superblock of the image in r[0:size) and returns a
 // read-only view of it. It fails only when the image has no valid

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zlib"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
 
 // image assembles a little-endian cramfs image by hand, for the layouts
@@ -50,7 +52,7 @@ func TestExtBlockPointers(t *testing.T) {
 	const rootAt, fileAt = superSize, 128
 	m := &image{b: make([]byte, superSize)}
 	// Root directory: one file whose data starts at fileAt.
-	m.inode(sIFREG|0o644, uint32(len(content)), "mixed", fileAt)
+	m.inode(unixmode.IFREG|0o644, uint32(len(content)), "mixed", fileAt)
 	rootSize := len(m.b) - rootAt
 	for len(m.b) < fileAt {
 		m.b = append(m.b, 0)
@@ -82,7 +84,7 @@ func TestExtBlockPointers(t *testing.T) {
 	binary.LittleEndian.PutUint32(sb[8:], flagFSIDv2|flagSortedDirs|flagExtBlockPtrs)
 	copy(sb[16:], signature)
 	copy(sb[48:], "handmade")
-	binary.LittleEndian.PutUint32(sb[64:], sIFDIR|0o755)
+	binary.LittleEndian.PutUint32(sb[64:], unixmode.IFDIR|0o755)
 	binary.LittleEndian.PutUint32(sb[68:], uint32(rootSize))
 	binary.LittleEndian.PutUint32(sb[72:], uint32(rootAt/4)<<6)
 	binary.LittleEndian.PutUint32(sb[crcOffset:], crc32.ChecksumIEEE(m.b))

@@ -11,51 +11,9 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zlib"
-)
 
-// Unix file type bits of an inode mode.
-const (
-	sIFMT   = 0o170000
-	sIFSOCK = 0o140000
-	sIFLNK  = 0o120000
-	sIFREG  = 0o100000
-	sIFBLK  = 0o060000
-	sIFDIR  = 0o040000
-	sIFCHR  = 0o020000
-	sIFIFO  = 0o010000
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
-
-// fileMode converts a Unix mode to an fs.FileMode.
-func fileMode(m uint16) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
-	switch m & sIFMT {
-	case sIFREG:
-	case sIFDIR:
-		mode |= fs.ModeDir
-	case sIFLNK:
-		mode |= fs.ModeSymlink
-	case sIFCHR:
-		mode |= fs.ModeDevice | fs.ModeCharDevice
-	case sIFBLK:
-		mode |= fs.ModeDevice
-	case sIFIFO:
-		mode |= fs.ModeNamedPipe
-	case sIFSOCK:
-		mode |= fs.ModeSocket
-	default:
-		mode |= fs.ModeIrregular
-	}
-	if m&0o4000 != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		mode |= fs.ModeSticky
-	}
-	return mode
-}
 
 // fileInfo describes an inode. cramfs keeps no times.
 type fileInfo struct {
@@ -75,7 +33,7 @@ func (i fileInfo) Size() int64 {
 	return 0
 }
 
-func (i fileInfo) Mode() fs.FileMode  { return fileMode(i.ino.mode) }
+func (i fileInfo) Mode() fs.FileMode  { return unixmode.FileMode(uint32(i.ino.mode)) }
 func (i fileInfo) ModTime() time.Time { return time.Time{} }
 func (i fileInfo) IsDir() bool        { return i.ino.isDir() }
 func (i fileInfo) Sys() any           { return nil }

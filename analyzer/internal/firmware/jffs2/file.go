@@ -9,51 +9,9 @@ import (
 	"io/fs"
 	"slices"
 	"time"
-)
 
-// Unix file type bits of an inode mode.
-const (
-	sIFMT   = 0o170000
-	sIFSOCK = 0o140000
-	sIFLNK  = 0o120000
-	sIFREG  = 0o100000
-	sIFBLK  = 0o060000
-	sIFDIR  = 0o040000
-	sIFCHR  = 0o020000
-	sIFIFO  = 0o010000
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
-
-// fileMode converts a Unix mode to an fs.FileMode.
-func fileMode(m uint32) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
-	switch m & sIFMT {
-	case sIFREG:
-	case sIFDIR:
-		mode |= fs.ModeDir
-	case sIFLNK:
-		mode |= fs.ModeSymlink
-	case sIFCHR:
-		mode |= fs.ModeDevice | fs.ModeCharDevice
-	case sIFBLK:
-		mode |= fs.ModeDevice
-	case sIFIFO:
-		mode |= fs.ModeNamedPipe
-	case sIFSOCK:
-		mode |= fs.ModeSocket
-	default:
-		mode |= fs.ModeIrregular
-	}
-	if m&0o4000 != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		mode |= fs.ModeSticky
-	}
-	return mode
-}
 
 // fileInfo describes an inode as its newest node has it.
 type fileInfo struct {
@@ -65,9 +23,9 @@ type fileInfo struct {
 
 func (i fileInfo) Name() string       { return i.name }
 func (i fileInfo) Size() int64        { return i.size }
-func (i fileInfo) Mode() fs.FileMode  { return fileMode(i.mode) }
+func (i fileInfo) Mode() fs.FileMode  { return unixmode.FileMode(i.mode) }
 func (i fileInfo) ModTime() time.Time { return time.Unix(int64(i.mtime), 0).UTC() }
-func (i fileInfo) IsDir() bool        { return i.mode&sIFMT == sIFDIR }
+func (i fileInfo) IsDir() bool        { return i.mode&unixmode.IFMT == unixmode.IFDIR }
 func (i fileInfo) Sys() any           { return nil }
 
 // dirFile is an open directory.

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/ulikunitz/xz/lzma"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
 
 // FuzzJFFS2 opens arbitrary images and walks and reads everything in them;
@@ -26,10 +28,10 @@ func FuzzJFFS2(f *testing.F) {
 		l := &log{big: big}
 		l.dirent(rootIno, 1, 2, 8, "f")
 		l.dirent(rootIno, 2, 3, 10, "l")
-		l.inode(3, 1, sIFLNK|0o777, 1, 0, comprNone, []byte("f"), 1)
-		l.inode(2, 1, sIFREG|0o644, 5000, 0, comprZlib, zlibCompress(page), len(page))
-		l.inode(2, 2, sIFREG|0o644, 5000, 1000, comprRtime, rtimeCompress(page), len(page))
-		l.inode(2, 3, sIFREG|0o644, 5000, 2000, comprLZMA,
+		l.inode(3, 1, unixmode.IFLNK|0o777, 1, 0, comprNone, []byte("f"), 1)
+		l.inode(2, 1, unixmode.IFREG|0o644, 5000, 0, comprZlib, zlibCompress(page), len(page))
+		l.inode(2, 2, unixmode.IFREG|0o644, 5000, 1000, comprRtime, rtimeCompress(page), len(page))
+		l.inode(2, 3, unixmode.IFREG|0o644, 5000, 2000, comprLZMA,
 			lzmaCompress(f, page, lzma.Properties{}, lzmaDictSize, false), len(page))
 		f.Add(l.b)
 	}

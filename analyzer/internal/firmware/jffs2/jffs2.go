@@ -41,6 +41,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
 
 const (
@@ -307,7 +309,7 @@ func (f *FS) build(dirents []dirent) {
 	})
 	hasParent := map[uint32]bool{}
 	for _, d := range live {
-		if f.modeOf(d.ino, d.dtype)&sIFMT == sIFDIR {
+		if f.modeOf(d.ino, d.dtype)&unixmode.IFMT == unixmode.IFDIR {
 			if hasParent[d.ino] {
 				continue
 			}
@@ -346,8 +348,8 @@ type entry struct {
 
 func (f *FS) entry(ino uint32) entry {
 	if ino == rootIno {
-		mode := uint32(sIFDIR | 0o755)
-		if m := f.modeOf(rootIno, 0); m&sIFMT == sIFDIR {
+		mode := uint32(unixmode.IFDIR | 0o755)
+		if m := f.modeOf(rootIno, 0); m&unixmode.IFMT == unixmode.IFDIR {
 			mode = m
 		}
 		return entry{ino: rootIno, mode: mode}
@@ -381,7 +383,7 @@ func (f *FS) lookup(op, name string, follow bool) (entry, error) {
 			}
 			continue
 		}
-		if cur.mode&sIFMT != sIFDIR {
+		if cur.mode&unixmode.IFMT != unixmode.IFDIR {
 			return fail(errors.New("not a directory"))
 		}
 		if len(parents) >= maxDepth {
@@ -392,7 +394,7 @@ func (f *FS) lookup(op, name string, follow bool) (entry, error) {
 			return fail(fs.ErrNotExist)
 		}
 		child := f.entry(ino)
-		if child.mode&sIFMT == sIFLNK && (len(parts) > 0 || follow) {
+		if child.mode&unixmode.IFMT == unixmode.IFLNK && (len(parts) > 0 || follow) {
 			if links++; links > maxLinks {
 				return fail(errors.New("too many levels of symbolic links"))
 			}
@@ -406,7 +408,7 @@ func (f *FS) lookup(op, name string, follow bool) (entry, error) {
 			parts = append(split(target), parts...)
 			continue
 		}
-		if child.mode&sIFMT == sIFDIR && onPath(ino, parents, cur) {
+		if child.mode&unixmode.IFMT == unixmode.IFDIR && onPath(ino, parents, cur) {
 			return fail(fmt.Errorf("directory loop at %q", elem))
 		}
 		parents = append(parents, cur)
@@ -453,7 +455,7 @@ func (f *FS) info(name string, e entry) fileInfo {
 	fi := fileInfo{name: name, mode: e.mode}
 	if in := f.inodes[e.ino]; in != nil && in.meta != nil {
 		fi.mtime = in.meta.mtime
-		if t := e.mode & sIFMT; t == sIFREG || t == sIFLNK {
+		if t := e.mode & unixmode.IFMT; t == unixmode.IFREG || t == unixmode.IFLNK {
 			fi.size = int64(in.meta.isize)
 		}
 	}
@@ -468,10 +470,10 @@ func (f *FS) Open(name string) (fs.File, error) {
 		return nil, err
 	}
 	info := f.info(path.Base(name), e)
-	switch e.mode & sIFMT {
-	case sIFDIR:
+	switch e.mode & unixmode.IFMT {
+	case unixmode.IFDIR:
 		return &dirFile{info: info, path: name, entries: f.dirEntries(e.ino)}, nil
-	case sIFREG:
+	case unixmode.IFREG:
 		fl := f.openData(e, info)
 		fl.path = name
 		return fl, nil
@@ -496,7 +498,7 @@ func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.mode&sIFMT != sIFDIR {
+	if e.mode&unixmode.IFMT != unixmode.IFDIR {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
 	}
 	return f.dirEntries(e.ino), nil
@@ -526,7 +528,7 @@ func (f *FS) ReadLink(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if e.mode&sIFMT != sIFLNK {
+	if e.mode&unixmode.IFMT != unixmode.IFLNK {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: errors.New("not a symbolic link")}
 	}
 	target, err := f.readLink(e)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/klauspost/compress/zlib"
 	"github.com/ulikunitz/xz/lzma"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
 
 // log assembles JFFS2 nodes by hand, with their CRCs.
@@ -125,26 +127,26 @@ func TestNewerNodesWin(t *testing.T) {
 				t.Fatal(err)
 			}
 			host, v := inoOf(t, orig, "etc/hostname")
-			l.inode(host, v+1, sIFREG|0o644, 8, 0, comprNone, []byte("newhost\n"), 8)
+			l.inode(host, v+1, unixmode.IFREG|0o644, 8, 0, comprNone, []byte("newhost\n"), 8)
 
 			eng, v := inoOf(t, orig, "usr/lib/libengine.bin")
 			patch := []byte("PATCHED BYTES")
-			l.inode(eng, v+1, sIFREG|0o755, uint32(len(engine)), 5000, comprNone, patch, len(patch))
+			l.inode(eng, v+1, unixmode.IFREG|0o755, uint32(len(engine)), 5000, comprNone, patch, len(patch))
 			copy(engine[5000:], patch)
 			// An older version than the patch: must not show.
-			l.inode(eng, v, sIFREG|0o755, uint32(len(engine)), 5000, comprNone, []byte("stale"), 5)
+			l.inode(eng, v, unixmode.IFREG|0o755, uint32(len(engine)), 5000, comprNone, []byte("stale"), 5)
 
 			base, v := inoOf(t, orig, "opt/netwarden/bases/base001.avc")
-			l.inode(base, v+1, sIFREG|0o644, 10, 0, comprZero, nil, 0) // truncate to 10 bytes,
-			const grown = 10 + 3<<20                                   // then grow with a hole
-			l.inode(base, v+2, sIFREG|0o644, grown, 10, comprZero, nil, grown-10)
+			l.inode(base, v+1, unixmode.IFREG|0o644, 10, 0, comprZero, nil, 0) // truncate to 10 bytes,
+			const grown = 10 + 3<<20                                           // then grow with a hole
+			l.inode(base, v+2, unixmode.IFREG|0o644, grown, 10, comprZero, nil, grown-10)
 
 			root, _ := inoOf(t, orig, "etc")
-			l.dirent(root, 1000, 0, 0, "empty.conf")                             // delete
-			l.dirent(root, 1001, host, 8, "hostname.new")                        // link under a new name
-			l.dirent(root, 1002, 0, 0, "hostname")                               // and drop the old one
-			l.inode(host, 999, sIFREG|0o644, 4, 0, comprNone, []byte("bad!"), 4) // newest, but corrupt:
-			l.b[len(l.b)-1] ^= 0xff                                              // bad data CRC
+			l.dirent(root, 1000, 0, 0, "empty.conf")                                     // delete
+			l.dirent(root, 1001, host, 8, "hostname.new")                                // link under a new name
+			l.dirent(root, 1002, 0, 0, "hostname")                                       // and drop the old one
+			l.inode(host, 999, unixmode.IFREG|0o644, 4, 0, comprNone, []byte("bad!"), 4) // newest, but corrupt:
+			l.b[len(l.b)-1] ^= 0xff                                                      // bad data CRC
 
 			f := l.open(t)
 			if got := readString(t, f, "etc/hostname.new"); got != "newhost\n" {
@@ -242,10 +244,10 @@ func TestCompressors(t *testing.T) {
 		for _, c := range cases {
 			l := &log{big: big}
 			l.dirent(rootIno, 1, 2, 8, "f")
-			l.inode(2, 1, sIFREG|0o644, 4096+4096+100, 0, c.compr, c.stored, len(page))
+			l.inode(2, 1, unixmode.IFREG|0o644, 4096+4096+100, 0, c.compr, c.stored, len(page))
 			// A second page of zeros, then a hole, then 100 bytes.
-			l.inode(2, 2, sIFREG|0o644, 4096+4096+100, 4096, comprZero, nil, 2000)
-			l.inode(2, 3, sIFREG|0o644, 4096+4096+100, 8192, comprNone, page[:100], 100)
+			l.inode(2, 2, unixmode.IFREG|0o644, 4096+4096+100, 4096, comprZero, nil, 2000)
+			l.inode(2, 3, unixmode.IFREG|0o644, 4096+4096+100, 8192, comprNone, page[:100], 100)
 			f := l.open(t)
 			got, err := fs.ReadFile(f, "f")
 			if c.wantErr != "" {
@@ -291,7 +293,7 @@ func TestDirectoryLoops(t *testing.T) {
 	l.dirent(3, 5, rootIno, 4, "root")
 	l.dirent(3, 6, 3, 4, "self")
 	for ino := uint32(2); ino <= 3; ino++ {
-		l.inode(ino, 1, sIFDIR|0o755, 0, 0, comprNone, nil, 0)
+		l.inode(ino, 1, unixmode.IFDIR|0o755, 0, 0, comprNone, nil, 0)
 	}
 	f := l.open(t)
 	got, err := describe(f)
