@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
 
 // Inode types of directory entries (UBIFS_ITYPE_*).
@@ -34,39 +36,7 @@ type inode struct {
 	data  []byte // symlink target or device number
 }
 
-// fileMode converts a Linux st_mode.
-func fileMode(m uint32) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
-	if m&0o4000 != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		mode |= fs.ModeSticky
-	}
-	switch m & 0o170000 {
-	case 0o100000:
-	case 0o040000:
-		mode |= fs.ModeDir
-	case 0o120000:
-		mode |= fs.ModeSymlink
-	case 0o020000:
-		mode |= fs.ModeDevice | fs.ModeCharDevice
-	case 0o060000:
-		mode |= fs.ModeDevice
-	case 0o010000:
-		mode |= fs.ModeNamedPipe
-	case 0o140000:
-		mode |= fs.ModeSocket
-	default:
-		mode |= fs.ModeIrregular
-	}
-	return mode
-}
-
-func (in *inode) fileMode() fs.FileMode { return fileMode(in.mode) }
+func (in *inode) fileMode() fs.FileMode { return unixmode.FileMode(in.mode) }
 
 func (in *inode) encrypted() error {
 	if in.flags&cryptFlag != 0 {

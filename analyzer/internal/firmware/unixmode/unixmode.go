@@ -1,5 +1,5 @@
 // Package unixmode converts the Unix st_mode stored in filesystem images
-// (cramfs, JFFS2) to an fs.FileMode.
+// (cramfs, JFFS2, UBIFS) to an fs.FileMode.
 package unixmode
 
 import "io/fs"
