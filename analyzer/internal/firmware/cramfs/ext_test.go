@@ -108,4 +108,5 @@ func TestExtBlockPointers(t *testing.T) {
 		}
 		t.Fatalf("read %d bytes, want %d", len(got), len(content))
 	}
+	checkRandomAccess(t, f, "mixed")
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zlib"
@@ -73,7 +74,9 @@ func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 }
 
 // file reads the data of a regular file or symbolic link, inflating one
-// page at a time. Other files read as empty.
+// page at a time. Other files read as empty. It is safe for concurrent
+// use: mu guards the read position and the page cache, so that ReadAt
+// calls on one handle can share the inflated page.
 type file struct {
 	fs        *FS
 	info      fileInfo
@@ -82,12 +85,19 @@ type file struct {
 	bs        int64    // block size: the bytes of a page
 	ptrs      []uint32 // block pointers, one per page
 	dataStart int64    // first byte after the block pointers
-	off       int64    // read position
-	pageIdx   int64    // page held in page, -1 when none
-	page      []byte   // the file's bytes of page pageIdx
-	buf, src  []byte
-	closed    bool
+
+	mu       sync.Mutex
+	pos      int64  // read position of Read and Seek
+	pageIdx  int64  // page held in page, -1 when none
+	page     []byte // the file's bytes of page pageIdx
+	buf, src []byte
+	closed   bool
 }
+
+var (
+	_ io.ReaderAt = (*file)(nil)
+	_ io.Seeker   = (*file)(nil)
+)
 
 // openData prepares to read the data of inode n.
 func (f *FS) openData(n inode) (*file, error) {
@@ -140,31 +150,96 @@ func (f *FS) blockSize(n inode, ptr0 uint32) int64 {
 
 func (fl *file) Stat() (fs.FileInfo, error) { return fl.info, nil }
 
+// Close releases the page buffers; the handle cannot be used afterwards.
 func (fl *file) Close() error {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.closed {
+		return fl.pathError("close", fs.ErrClosed)
+	}
 	fl.closed = true
+	fl.pageIdx, fl.page, fl.buf, fl.src = -1, nil, nil, nil
 	return nil
 }
 
+// Read reads from the read position and advances it.
 func (fl *file) Read(b []byte) (int, error) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
 	if fl.closed {
-		return 0, &fs.PathError{Op: "read", Path: fl.path, Err: fs.ErrClosed}
+		return 0, fl.pathError("read", fs.ErrClosed)
 	}
-	if fl.off >= fl.size {
+	n, err := fl.readAt(b, fl.pos)
+	fl.pos += int64(n)
+	return n, err
+}
+
+// ReadAt reads len(b) bytes at offset off, like io.ReaderAt; it does not
+// move the read position and may be called concurrently.
+func (fl *file) ReadAt(b []byte, off int64) (int, error) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.closed {
+		return 0, fl.pathError("read", fs.ErrClosed)
+	}
+	return fl.readAt(b, off)
+}
+
+// Seek sets the read position. A position past the end is allowed (reads
+// there return io.EOF); a negative one is not.
+func (fl *file) Seek(offset int64, whence int) (int64, error) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.closed {
+		return 0, fl.pathError("seek", fs.ErrClosed)
+	}
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += fl.pos
+	case io.SeekEnd:
+		offset += fl.size
+	default:
+		return 0, fl.pathError("seek", fmt.Errorf("whence %d: %w", whence, fs.ErrInvalid))
+	}
+	// The position and the size are never negative, so only a large
+	// offset can overflow, and it wraps to a negative position.
+	if offset < 0 {
+		return 0, fl.pathError("seek", fmt.Errorf("negative position %d: %w", offset, fs.ErrInvalid))
+	}
+	fl.pos = offset
+	return offset, nil
+}
+
+// readAt fills b from offset off, page by page, keeping the last page
+// inflated for the next call. The caller holds mu.
+func (fl *file) readAt(b []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fl.pathError("read", fmt.Errorf("negative offset %d: %w", off, fs.ErrInvalid))
+	}
+	if off >= fl.size {
 		return 0, io.EOF
 	}
+	var eof error
+	if int64(len(b)) > fl.size-off {
+		b, eof = b[:fl.size-off], io.EOF
+	}
 	n := 0
-	for n < len(b) && fl.off < fl.size {
-		idx := fl.off / fl.bs
+	for n < len(b) {
+		pos := off + int64(n)
+		idx := pos / fl.bs
 		if idx != fl.pageIdx {
 			if err := fl.load(idx); err != nil {
-				return n, &fs.PathError{Op: "read", Path: fl.path, Err: fmt.Errorf("page %d: %w", idx, err)}
+				return n, fl.pathError("read", fmt.Errorf("page %d: %w", idx, err))
 			}
 		}
-		c := copy(b[n:], fl.page[fl.off-idx*fl.bs:])
-		n += c
-		fl.off += int64(c)
+		n += copy(b[n:], fl.page[pos-idx*fl.bs:])
 	}
-	return n, nil
+	return n, eof
+}
+
+func (fl *file) pathError(op string, err error) error {
+	return &fs.PathError{Op: op, Path: fl.path, Err: err}
 }
 
 // load reads page idx into fl.page.

@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"slices"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
@@ -129,19 +131,28 @@ func (h *nodeHeap) Pop() any {
 }
 
 // file reads the data of a regular file or symbolic link node by node.
-// Other files read as empty.
+// Other files read as empty. It is safe for concurrent use: mu guards the
+// read position and the decompressed node, so that ReadAt calls on one
+// handle can share it.
 type file struct {
-	fs     *FS
-	info   fileInfo
-	path   string
-	size   int64
-	frags  []frag
-	off    int64  // read position
+	fs    *FS
+	info  fileInfo
+	path  string
+	size  int64
+	frags []frag
+
+	mu     sync.Mutex
+	pos    int64  // read position of Read and Seek
 	cur    *node  // node whose data is in data
 	data   []byte // decompressed data of cur
 	src    []byte
 	closed bool
 }
+
+var (
+	_ io.ReaderAt = (*file)(nil)
+	_ io.Seeker   = (*file)(nil)
+)
 
 // openData prepares to read the data of e.
 func (f *FS) openData(e entry, info fileInfo) *file {
@@ -155,54 +166,122 @@ func (f *FS) openData(e entry, info fileInfo) *file {
 
 func (fl *file) Stat() (fs.FileInfo, error) { return fl.info, nil }
 
+// Close releases the node buffers; the handle cannot be used afterwards.
 func (fl *file) Close() error {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.closed {
+		return fl.pathError("close", fs.ErrClosed)
+	}
 	fl.closed = true
+	fl.cur, fl.data, fl.src = nil, nil, nil
 	return nil
 }
 
+// Read reads from the read position and advances it.
 func (fl *file) Read(b []byte) (int, error) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
 	if fl.closed {
-		return 0, &fs.PathError{Op: "read", Path: fl.path, Err: fs.ErrClosed}
+		return 0, fl.pathError("read", fs.ErrClosed)
 	}
-	if fl.off >= fl.size {
+	n, err := fl.readAt(b, fl.pos)
+	fl.pos += int64(n)
+	return n, err
+}
+
+// ReadAt reads len(b) bytes at offset off, like io.ReaderAt; it does not
+// move the read position and may be called concurrently.
+func (fl *file) ReadAt(b []byte, off int64) (int, error) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.closed {
+		return 0, fl.pathError("read", fs.ErrClosed)
+	}
+	return fl.readAt(b, off)
+}
+
+// Seek sets the read position. A position past the end is allowed (reads
+// there return io.EOF); a negative one is not.
+func (fl *file) Seek(offset int64, whence int) (int64, error) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.closed {
+		return 0, fl.pathError("seek", fs.ErrClosed)
+	}
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += fl.pos
+	case io.SeekEnd:
+		offset += fl.size
+	default:
+		return 0, fl.pathError("seek", fmt.Errorf("whence %d: %w", whence, fs.ErrInvalid))
+	}
+	// The position and the size are never negative, so only a large
+	// offset can overflow, and it wraps to a negative position.
+	if offset < 0 {
+		return 0, fl.pathError("seek", fmt.Errorf("negative position %d: %w", offset, fs.ErrInvalid))
+	}
+	fl.pos = offset
+	return offset, nil
+}
+
+// readAt fills b from offset off, a fragment or hole at a time. The
+// caller holds mu.
+func (fl *file) readAt(b []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fl.pathError("read", fmt.Errorf("negative offset %d: %w", off, fs.ErrInvalid))
+	}
+	if off >= fl.size {
 		return 0, io.EOF
 	}
-	n := 0
-	for n < len(b) && fl.off < fl.size {
-		// The first fragment that ends after off.
-		i, _ := slices.BinarySearchFunc(fl.frags, fl.off, func(fr frag, off int64) int {
-			if fr.end <= off {
-				return -1
-			}
-			return 1
-		})
-		if i == len(fl.frags) || fl.frags[i].start > fl.off || fl.frags[i].node.compr == comprZero {
-			end := fl.size // a hole, up to the next fragment
-			switch {
-			case i == len(fl.frags):
-			case fl.frags[i].start > fl.off:
-				end = fl.frags[i].start
-			default:
-				end = fl.frags[i].end // a zero node
-			}
-			c := int(min(int64(len(b)-n), end-fl.off))
-			clear(b[n : n+c])
-			n += c
-			fl.off += int64(c)
-			continue
-		}
-		fr := fl.frags[i]
-		if fl.cur != fr.node {
-			if err := fl.load(fr.node); err != nil {
-				return n, &fs.PathError{Op: "read", Path: fl.path, Err: err}
-			}
-		}
-		base := int64(fr.node.offset)
-		c := copy(b[n:], fl.data[fl.off-base:fr.end-base])
-		n += c
-		fl.off += int64(c)
+	var eof error
+	if int64(len(b)) > fl.size-off {
+		b, eof = b[:fl.size-off], io.EOF
 	}
-	return n, nil
+	n := 0
+	for n < len(b) {
+		c, err := fl.fill(b[n:], off+int64(n))
+		n += c
+		if err != nil {
+			return n, fl.pathError("read", err)
+		}
+	}
+	return n, eof
+}
+
+// fill copies into b the bytes from off, which is before the end of the
+// file, up to the end of the fragment or hole holding off, as many as fit:
+// at least one when b is not empty.
+func (fl *file) fill(b []byte, off int64) (int, error) {
+	// The first fragment that ends after off.
+	i := sort.Search(len(fl.frags), func(i int) bool { return fl.frags[i].end > off })
+	if i == len(fl.frags) || fl.frags[i].start > off || fl.frags[i].node.compr == comprZero {
+		end := fl.size // a hole, up to the next fragment
+		switch {
+		case i == len(fl.frags):
+		case fl.frags[i].start > off:
+			end = fl.frags[i].start
+		default:
+			end = fl.frags[i].end // a zero node
+		}
+		c := int(min(int64(len(b)), end-off))
+		clear(b[:c])
+		return c, nil
+	}
+	fr := fl.frags[i]
+	if fl.cur != fr.node {
+		if err := fl.load(fr.node); err != nil {
+			return 0, err
+		}
+	}
+	base := int64(fr.node.offset)
+	return copy(b, fl.data[off-base:fr.end-base]), nil
+}
+
+func (fl *file) pathError(op string, err error) error {
+	return &fs.PathError{Op: op, Path: fl.path, Err: err}
 }
 
 // load reads and decompresses the data of node n.

@@ -11,8 +11,8 @@ import (
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
 
-// FuzzJFFS2 opens arbitrary images and walks and reads everything in them;
-// it must never panic or hang.
+// FuzzJFFS2 opens arbitrary images and walks and reads everything in them,
+// with Read and ReadAt; it must never panic or hang.
 func FuzzJFFS2(f *testing.F) {
 	for _, name := range fixtures {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
@@ -40,7 +40,7 @@ func FuzzJFFS2(f *testing.F) {
 		if err != nil {
 			return
 		}
-		walkAll(fsys, 1<<20)
+		walkAll(t, fsys, 1<<20)
 	})
 }
 

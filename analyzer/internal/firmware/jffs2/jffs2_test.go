@@ -147,6 +147,35 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
+// TestRandomAccess checks ReadAt and Seek on every regular file of every
+// fixture: each compressor, both byte orders, padding and summaries.
+func TestRandomAccess(t *testing.T) {
+	want := readManifest(t)
+	for _, name := range fixtures {
+		t.Run(name, func(t *testing.T) {
+			f, _ := openFixture(t, name)
+			for p, line := range want {
+				if line[0] == 'f' {
+					checkRandomAccess(t, f, p)
+				}
+			}
+		})
+	}
+}
+
+// TestReadAtCache checks that nearby reads reuse the decompressed node.
+func TestReadAtCache(t *testing.T) {
+	for _, name := range []string{"rootfs-le.jffs2", "rootfs-lzo-be.jffs2"} {
+		_, data := openFixture(t, name)
+		reads := &countingReaderAt{r: bytes.NewReader(data)}
+		f, err := Open(reads, int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCached(t, f, reads, "usr/lib/libengine.bin")
+	}
+}
+
 func TestFollowsLinks(t *testing.T) {
 	f, _ := openFixture(t, "rootfs-le.jffs2")
 	b, err := fs.ReadFile(f, "usr/share/base.link")
@@ -210,8 +239,9 @@ func TestRefusesOtherData(t *testing.T) {
 }
 
 // walkAll opens everything in f and reads up to limit bytes of each file,
-// ignoring errors; it must neither panic nor hang.
-func walkAll(f *FS, limit int64) {
+// then probes it with ReadAt (see probeReadAt). Read errors are expected;
+// it must neither panic nor hang.
+func walkAll(t testing.TB, f *FS, limit int64) {
 	var walk func(dir string, depth int)
 	walk = func(dir string, depth int) {
 		if depth > 300 {
@@ -231,7 +261,10 @@ func walkAll(f *FS, limit int64) {
 				f.Stat(p)
 			default:
 				if fl, err := f.Open(p); err == nil {
-					io.CopyN(io.Discard, fl, limit)
+					head := make([]byte, min(limit, 8192))
+					n, _ := io.ReadFull(fl, head)
+					io.CopyN(io.Discard, fl, limit-int64(n))
+					probeReadAt(t, fl, head[:n])
 					fl.Close()
 				}
 			}
@@ -248,7 +281,7 @@ func TestTruncated(t *testing.T) {
 			if err != nil {
 				continue
 			}
-			walkAll(f, 1<<30)
+			walkAll(t, f, 1<<30)
 		}
 	}
 }
@@ -285,7 +318,7 @@ func TestCorrupted(t *testing.T) {
 			copy(data, orig)
 			data[i] ^= fx.xor
 			if f, err := Open(bytes.NewReader(data), int64(len(data))); err == nil {
-				walkAll(f, limit)
+				walkAll(t, f, limit)
 			}
 		}
 	}

@@ -167,6 +167,9 @@ func TestNewerNodesWin(t *testing.T) {
 			if f.CorruptNodes() != 1 {
 				t.Errorf("CorruptNodes = %d, want 1", f.CorruptNodes())
 			}
+			// Overlapping nodes and a long hole, read at random.
+			checkRandomAccess(t, f, "usr/lib/libengine.bin")
+			checkRandomAccess(t, f, "opt/netwarden/bases/base001.avc")
 		})
 	}
 }
@@ -260,6 +263,7 @@ func TestCompressors(t *testing.T) {
 			if err != nil || !bytes.Equal(got, want) {
 				t.Errorf("%s (big %v): %d bytes, %v", c.name, big, len(got), err)
 			}
+			checkRandomAccess(t, f, "f")
 		}
 	}
 }

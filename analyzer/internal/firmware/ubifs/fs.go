@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -303,53 +304,126 @@ func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	return out, err
 }
 
-// file is an open regular file: its data is read a block at a time.
+// file is an open regular file: its data is read a block at a time. It is
+// safe for concurrent use: mu guards the read position and the block
+// cache, so that ReadAt calls on one handle can share the decoded block.
 type file struct {
 	f      *FS
 	name   string
 	in     *inode
 	size   int64 // 0 for a device, fifo or socket
 	blocks []dataRef
-	off    int64
+
+	mu     sync.Mutex
+	pos    int64 // read position of Read and Seek
 	cur    int64 // the block in buf, or -1
 	buf    []byte
 	node   []byte // the last data node read
 	closed bool
 }
 
+var (
+	_ io.ReaderAt = (*file)(nil)
+	_ io.Seeker   = (*file)(nil)
+)
+
 func (fl *file) Stat() (fs.FileInfo, error) {
 	return &fileInfo{name: path.Base(fl.name), in: fl.in}, nil
 }
 
+// Close releases the block buffers; the handle cannot be used afterwards.
 func (fl *file) Close() error {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.closed {
+		return fl.pathError("close", fs.ErrClosed)
+	}
 	fl.closed = true
-	fl.buf, fl.node = nil, nil
+	fl.cur, fl.buf, fl.node = -1, nil, nil
 	return nil
 }
 
-// Read implements io.Reader.
+// Read implements io.Reader: it reads from the read position and
+// advances it.
 func (fl *file) Read(p []byte) (int, error) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
 	if fl.closed {
-		return 0, &fs.PathError{Op: "read", Path: fl.name, Err: fs.ErrClosed}
+		return 0, fl.pathError("read", fs.ErrClosed)
 	}
-	size := fl.size
-	if fl.off >= size {
+	n, err := fl.readAt(p, fl.pos)
+	fl.pos += int64(n)
+	return n, err
+}
+
+// ReadAt implements io.ReaderAt; it does not move the read position and
+// may be called concurrently.
+func (fl *file) ReadAt(p []byte, off int64) (int, error) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.closed {
+		return 0, fl.pathError("read", fs.ErrClosed)
+	}
+	return fl.readAt(p, off)
+}
+
+// Seek implements io.Seeker. A position past the end is allowed (reads
+// there return io.EOF); a negative one is not.
+func (fl *file) Seek(offset int64, whence int) (int64, error) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.closed {
+		return 0, fl.pathError("seek", fs.ErrClosed)
+	}
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += fl.pos
+	case io.SeekEnd:
+		offset += fl.size
+	default:
+		return 0, fl.pathError("seek", fmt.Errorf("whence %d: %w", whence, fs.ErrInvalid))
+	}
+	// The position and the size are never negative, so only a large
+	// offset can overflow, and it wraps to a negative position.
+	if offset < 0 {
+		return 0, fl.pathError("seek", fmt.Errorf("negative position %d: %w", offset, fs.ErrInvalid))
+	}
+	fl.pos = offset
+	return offset, nil
+}
+
+// readAt fills p from offset off, block by block, keeping the last block
+// decoded for the next call. The caller holds mu.
+func (fl *file) readAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fl.pathError("read", fmt.Errorf("negative offset %d: %w", off, fs.ErrInvalid))
+	}
+	if off >= fl.size {
 		return 0, io.EOF
 	}
+	var eof error
+	if int64(len(p)) > fl.size-off {
+		p, eof = p[:fl.size-off], io.EOF
+	}
 	n := 0
-	for n < len(p) && fl.off < size {
-		blk := fl.off / blockSize
+	for n < len(p) {
+		pos := off + int64(n)
+		blk := pos / blockSize
 		if blk != fl.cur {
 			if err := fl.load(blk); err != nil {
-				return n, &fs.PathError{Op: "read", Path: fl.name, Err: err}
+				return n, fl.pathError("read", err)
 			}
 		}
-		in := fl.off % blockSize
-		c := copy(p[n:], fl.buf[in:min(blockSize, in+size-fl.off)])
-		n += c
-		fl.off += int64(c)
+		// p ends at or before the end of the file, so the zeros after
+		// the file's end in its last block are never copied.
+		n += copy(p[n:], fl.buf[pos%blockSize:])
 	}
-	return n, nil
+	return n, eof
+}
+
+func (fl *file) pathError(op string, err error) error {
+	return &fs.PathError{Op: op, Path: fl.name, Err: err}
 }
 
 // load reads block blk into buf: a data node, or zeros for a hole.

@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// FuzzOpen opens arbitrary images and reads everything in them: it must
-// never panic or hang.
+// FuzzOpen opens arbitrary images and reads everything in them, with Read
+// and ReadAt: it must never panic or hang.
 func FuzzOpen(f *testing.F) {
 	f.Add(gunzip(f, "testdata/tiny.ubifs.gz"))
 	f.Add(gunzip(f, "testdata/tiny-auth.ubifs.gz"))
@@ -17,7 +17,7 @@ func FuzzOpen(f *testing.F) {
 		if err != nil {
 			return
 		}
-		walkAll(fsys)
+		walkAll(t, fsys)
 	})
 }
 
@@ -43,6 +43,6 @@ func FuzzPatch(f *testing.F) {
 		if err != nil {
 			return
 		}
-		walkAll(fsys)
+		walkAll(t, fsys)
 	})
 }

@@ -161,6 +161,38 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
+// TestRandomAccess checks ReadAt and Seek on every regular file of every
+// fixture: each compressor, holes, authenticated nodes.
+func TestRandomAccess(t *testing.T) {
+	images := map[string]string{"tiny": "tiny", "tiny-auth": "tiny"}
+	for _, comp := range compressors {
+		images["rootfs-"+comp] = "rootfs"
+	}
+	for img, man := range images {
+		t.Run(img, func(t *testing.T) {
+			fsys := openBytes(t, gunzip(t, "testdata/"+img+".ubifs.gz"))
+			for _, line := range manifest(t, man) {
+				if fields := strings.Fields(line); fields[0] == "f" {
+					checkRandomAccess(t, fsys, fields[1])
+				}
+			}
+		})
+	}
+}
+
+// TestReadAtCache checks that nearby reads reuse the decoded block.
+func TestReadAtCache(t *testing.T) {
+	for _, comp := range []string{"lzo", "zstd"} {
+		img := fixture(t, comp)
+		reads := &countingReaderAt{r: bytes.NewReader(img)}
+		f, err := Open(reads, int64(len(img)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCached(t, f, reads, "usr/lib/blob.bin")
+	}
+}
+
 // TestThroughUBI reads the UBIFS of the UBI fixtures' "rootfs" volumes
 // through the ubi package.
 func TestThroughUBI(t *testing.T) {
@@ -400,6 +432,17 @@ func TestCorruptData(t *testing.T) {
 	if err == nil || n != 5*blockSize || !strings.Contains(err.Error(), "CRC") {
 		t.Errorf("read %d bytes, err %v", n, err)
 	}
+	// ReadAt fails across the broken block and reads past it.
+	buf := make([]byte, 100)
+	if n, err := f.(io.ReaderAt).ReadAt(buf, 6*blockSize-50); n != 0 || err == nil || !strings.Contains(err.Error(), "CRC") {
+		t.Errorf("ReadAt of the broken block: %d bytes, err %v", n, err)
+	}
+	if n, err := f.(io.ReaderAt).ReadAt(buf, 5*blockSize-50); n != 50 || err == nil {
+		t.Errorf("ReadAt into the broken block: %d bytes, err %v", n, err)
+	}
+	if n, err := f.(io.ReaderAt).ReadAt(buf, 6*blockSize); n != len(buf) || err != nil {
+		t.Errorf("ReadAt after the broken block: %d bytes, err %v", n, err)
+	}
 	if _, err := fs.ReadFile(fsys, "etc/hostname"); err != nil {
 		t.Error(err)
 	}
@@ -497,9 +540,9 @@ func TestDirectoryLoop(t *testing.T) {
 	}
 }
 
-// walkAll opens and reads everything; errors are fine, panics and hangs
-// are not.
-func walkAll(fsys *FS) {
+// walkAll opens and reads everything, and probes each file with ReadAt
+// (see probeReadAt); errors are fine, panics and hangs are not.
+func walkAll(t testing.TB, fsys *FS) {
 	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == "." {
 			return nil
@@ -511,7 +554,10 @@ func walkAll(fsys *FS) {
 			_, _ = fsys.ReadLink(p)
 		case 0:
 			if f, err := fsys.Open(p); err == nil {
-				_, _ = io.Copy(io.Discard, io.LimitReader(f, 1<<20))
+				head := make([]byte, 8192)
+				n, _ := io.ReadFull(f, head)
+				_, _ = io.Copy(io.Discard, io.LimitReader(f, 1<<20-int64(n)))
+				probeReadAt(t, f, head[:n])
 				f.Close()
 			}
 		}
@@ -533,7 +579,7 @@ func TestHostile(t *testing.T) {
 		}
 		for n := 0; n < len(orig); n += len(orig) / 150 {
 			if fsys, err := Open(bytes.NewReader(orig[:n]), int64(n)); err == nil {
-				walkAll(fsys)
+				walkAll(t, fsys)
 			}
 		}
 		rng := rand.New(rand.NewPCG(3, 4))
@@ -543,7 +589,7 @@ func TestHostile(t *testing.T) {
 				b[used[rng.IntN(len(used))]] ^= byte(1 + rng.IntN(255))
 			}
 			if fsys, err := Open(bytes.NewReader(b), int64(len(b))); err == nil {
-				walkAll(fsys)
+				walkAll(t, fsys)
 			}
 		}
 	}
