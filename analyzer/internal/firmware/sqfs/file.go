@@ -9,6 +9,11 @@ import (
 	"runtime"
 )
 
+var (
+	_ io.ReaderAt = (*file)(nil)
+	_ io.Seeker   = (*file)(nil)
+)
+
 // sizeUncompressed flags a data or fragment block stored as is.
 const sizeUncompressed = 1 << 24
 
@@ -21,14 +26,20 @@ func defaultReadAhead() int { return min(max(runtime.GOMAXPROCS(0)+1, 2), 8) }
 
 // file is an opened regular file. Read streams its content block by block;
 // with more than one data block, the next few blocks decompress in parallel
-// goroutines while the caller consumes the current one. A file is not safe
-// for concurrent use; distinct files are.
+// goroutines while the caller consumes the current one. After a Seek away
+// from where streaming stopped, Read serves from ReadAt instead (see
+// readat.go). ReadAt is safe for concurrent use with every method; Read,
+// Seek and Close are not with each other. Distinct files are independent.
 type file struct {
 	f    *FS
 	path string
 	info *fileInfo
 	lay  fileLayout
+	size int64 // file size, as Size reports it
+	at   int64 // position of the next Read
 
+	// Streaming state. The stream has returned the first size-left bytes;
+	// Read streams while at is there.
 	left int64   // bytes not yet returned
 	cur  []byte  // unread part of the current block
 	held *[]byte // pooled buffer behind cur, or nil
@@ -40,7 +51,9 @@ type file struct {
 	queue  []*blockJob // scheduled blocks, oldest first
 	tail   bool        // the fragment tail has been read
 	err    error
-	closed bool
+
+	ra     randomAccess // state of ReadAt
+	closed bool         // written under ra.mu, which ReadAt holds
 }
 
 // blockJob is one data block being decompressed.
@@ -51,21 +64,36 @@ type blockJob struct {
 	err  error
 }
 
+// newFile opens the regular file that info describes, under path.
 func newFile(f *FS, path string, info *fileInfo) *file {
 	fl := &file{f: f, path: path, info: info, lay: f.layout(info.ino), window: 1}
-	fl.left = int64(min(info.ino.size, math.MaxInt64))
+	fl.size = int64(min(info.ino.size, math.MaxInt64))
+	fl.left = fl.size
 	if fl.lay.blocks > 1 && f.readAhead > 1 {
 		fl.window = f.readAhead
 	}
 	return fl
 }
 
+// Stat returns the file's FileInfo.
 func (fl *file) Stat() (fs.FileInfo, error) { return fl.info, nil }
 
+// Read reads the next bytes: from the stream while the position is where
+// streaming stopped, else through ReadAt.
 func (fl *file) Read(p []byte) (int, error) {
 	if fl.closed {
 		return 0, &fs.PathError{Op: "read", Path: fl.path, Err: fs.ErrClosed}
 	}
+	if fl.at != fl.size-fl.left {
+		return fl.readRandom(p)
+	}
+	n, err := fl.stream(p)
+	fl.at += int64(n)
+	return n, err
+}
+
+// stream reads the next bytes of the stream.
+func (fl *file) stream(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
 		if len(fl.cur) == 0 {
@@ -156,32 +184,20 @@ func (fl *file) start() (job *blockJob, broken bool) {
 		close(job.done)
 		return job, true
 	}
-	bs := uint64(f.sb.blockSize)
-	want := int(bs)
-	if i == fl.lay.blocks-1 && fl.lay.tail == 0 {
-		want = int(fl.info.ino.size - i*bs)
-	}
 	if fl.sizes == nil {
-		n := fl.info.ino
-		if n.blocksStart > uint64(f.end) {
-			return fail(errors.New("data starts beyond image end"))
-		}
-		m, err := f.metaReader(n.listPos, n.listOff, int64(f.sb.directoryTable))
+		m, err := fl.sizeList()
 		if err != nil {
 			return fail(err)
 		}
-		fl.sizes, fl.pos = m, int64(n.blocksStart)
+		fl.sizes, fl.pos = m, int64(fl.info.ino.blocksStart)
 	}
-	size, err := fl.sizes.u32()
+	size, stored, err := fl.nextSize(fl.sizes)
 	if err != nil {
-		return fail(fmt.Errorf("size list: %w", err))
-	}
-	stored := int64(size &^ sizeUncompressed)
-	if stored > int64(bs) {
-		return fail(fmt.Errorf("stored size %d exceeds block size", stored))
+		return fail(err)
 	}
 	pos := fl.pos
 	fl.pos += stored
+	want := fl.blockLen(i)
 	if stored == 0 { // sparse: a block of zeros
 		job.data = f.zeros()[:want]
 		close(job.done)
@@ -195,18 +211,50 @@ func (fl *file) start() (job *blockJob, broken bool) {
 	return job, false
 }
 
-// decodeBlock decompresses data block i of want bytes into a pooled
-// buffer and completes job. It often runs in its own goroutine, where no
-// caller could recover a panic of a decompression library: one becomes the
-// block's error.
+// sizeList opens the file's block size list: one size field per data
+// block, in the inode table right after the inode.
+func (fl *file) sizeList() (*metaReader, error) {
+	f, n := fl.f, fl.info.ino
+	if n.blocksStart > uint64(f.end) {
+		return nil, errors.New("data starts beyond image end")
+	}
+	return f.metaReader(n.listPos, n.listOff, int64(f.sb.directoryTable))
+}
+
+// nextSize reads the next size field of the list m and returns it with the
+// stored size it gives, which a block size bounds.
+func (fl *file) nextSize(m *metaReader) (size uint32, stored int64, err error) {
+	size, err = m.u32()
+	if err != nil {
+		return 0, 0, fmt.Errorf("size list: %w", err)
+	}
+	stored = int64(size &^ sizeUncompressed)
+	if stored > int64(fl.f.sb.blockSize) {
+		return 0, 0, fmt.Errorf("stored size %d exceeds block size", stored)
+	}
+	return size, stored, nil
+}
+
+// blockLen returns how many bytes data block i decompresses to: a whole
+// block but for a last block that no fragment tail follows.
+func (fl *file) blockLen(i uint64) int {
+	bs := uint64(fl.f.sb.blockSize)
+	if i == fl.lay.blocks-1 && fl.lay.tail == 0 {
+		return int(fl.info.ino.size - i*bs)
+	}
+	return int(bs)
+}
+
+// decodeBlock completes job with data block i, decoded by decode.
 func (f *FS) decodeBlock(job *blockJob, i uint64, pos int64, size uint32, want int) {
-	defer func() {
-		if r := recover(); r != nil {
-			job.data, job.buf = nil, nil
-			job.err = fmt.Errorf("block %d: %w: %v", i, errDecoderPanic, r)
-		}
-		close(job.done)
-	}()
+	defer close(job.done)
+	job.data, job.buf, job.err = f.decode(i, pos, size, want)
+}
+
+// decode decompresses data block i of want bytes, stored at pos with the
+// given size field, into a pooled buffer, and returns the data with that
+// buffer.
+func (f *FS) decode(i uint64, pos int64, size uint32, want int) ([]byte, *[]byte, error) {
 	buf := f.getBuf()
 	n, err := f.readBlock((*buf)[:want], pos, size)
 	if err == nil && n != want {
@@ -214,10 +262,9 @@ func (f *FS) decodeBlock(job *blockJob, i uint64, pos int64, size uint32, want i
 	}
 	if err != nil {
 		f.putBuf(buf)
-		job.err = fmt.Errorf("block %d: %w", i, err)
-		return
+		return nil, nil, fmt.Errorf("block %d: %w", i, err)
 	}
-	job.data, job.buf = (*buf)[:want], buf
+	return (*buf)[:want], buf, nil
 }
 
 // readBlock reads the data or fragment block stored at pos with the given
@@ -241,11 +288,24 @@ func (f *FS) readBlock(dst []byte, pos int64, size uint32) (int, error) {
 	if err := f.readAt((*src)[:n], pos); err != nil {
 		return 0, err
 	}
-	k, err := f.dec.decompress(dst, (*src)[:n])
+	k, err := f.decompress(dst, (*src)[:n])
 	if err != nil {
 		return 0, fmt.Errorf("block at %d: %s: %w", pos, f.info.Compression, err)
 	}
 	return k, nil
+}
+
+// decompress decompresses one block with the image's decompressor. A panic
+// of a decompression library on hostile input becomes errDecoderPanic: data
+// blocks often decode in goroutines of their own, where no caller could
+// recover it, and a reader under a lock must return to release it.
+func (f *FS) decompress(dst, src []byte) (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("%w: %v", errDecoderPanic, r)
+		}
+	}()
+	return f.dec.decompress(dst, src)
 }
 
 // fragmentTail returns the last size bytes of file n, kept in a fragment.
@@ -295,12 +355,15 @@ func (f *FS) fragmentBlock(idx uint32) ([]byte, error) {
 }
 
 // Close stops the file: blocks in flight finish and their buffers go back
-// to the pool.
+// to the pool, as do those ReadAt keeps.
 func (fl *file) Close() error {
 	if fl.closed {
 		return &fs.PathError{Op: "close", Path: fl.path, Err: fs.ErrClosed}
 	}
+	fl.ra.mu.Lock()
 	fl.closed = true
+	fl.ra.drop(fl.f)
+	fl.ra.mu.Unlock()
 	for _, job := range fl.queue {
 		<-job.done
 		if job.buf != nil {

@@ -16,8 +16,8 @@ var (
 )
 
 // Open opens the named file. A directory gives an fs.ReadDirFile; a regular
-// file streams its decompressed content. Symlinks in name are followed
-// inside the image.
+// file streams its decompressed content and implements io.ReaderAt and
+// io.Seeker. Symlinks in name are followed inside the image.
 func (f *FS) Open(name string) (fs.File, error) {
 	n, err := f.lookup("open", name, true)
 	if err != nil {

@@ -42,7 +42,7 @@ func (f *FS) loadMetaBlock(pos int64) (metaBlock, error) {
 		return metaBlock{data: src, next: next}, nil
 	}
 	dst := make([]byte, metaSize)
-	k, err := f.dec.decompress(dst, src)
+	k, err := f.decompress(dst, src)
 	if err != nil {
 		return metaBlock{}, fmt.Errorf("metadata block at %d: %s: %w", pos, f.info.Compression, err)
 	}

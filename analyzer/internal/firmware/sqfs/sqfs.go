@@ -4,8 +4,9 @@
 //
 // [Open] returns an [FS], a read-only fs.FS over the image that is safe for
 // concurrent use. Files stream block by block; large files decompress the
-// next few blocks in parallel. Decompressed metadata blocks, directory
-// listings and fragment blocks are kept in small bounded caches.
+// next few blocks in parallel. Regular files also implement io.ReaderAt and
+// io.Seeker, for parsers that read in place. Decompressed metadata blocks,
+// directory listings and fragment blocks are kept in small bounded caches.
 //
 // Speed comes from decoding whole blocks into buffers of known size: the
 // package has its own deflate (gzip images) and LZMA/LZMA2 (lzma and xz
