@@ -143,9 +143,6 @@ type run struct {
 	// keepSBOM asks scanTree to keep Syft's SBOM of the tree in sbom.
 	keepSBOM bool
 	sbom     *sbom.SBOM
-	// licenseCtx carries one Syft license scanner for every tree of the
-	// run; built on first use, since SBOM inputs never need it.
-	licenseCtx context.Context
 }
 
 // Analyze scans every input and returns the combined report.
@@ -292,9 +289,8 @@ func (a *run) analyzeOne(ctx context.Context, in Input) error {
 	}
 	disk := in.Path
 	if disk == "" {
-		if !knownFile(head) {
-			return &InputError{Name: in.Name, Err: fmt.Errorf("%w: %s", ErrUnknownKind, kindsWanted)}
-		}
+		// Binary data of no known kind is spooled too: it may be a raw
+		// flash dump to carve.
 		p, cleanup, err := spool(br, a.cfg.MaxInputBytes)
 		if err != nil {
 			return &InputError{Name: in.Name, Err: err}

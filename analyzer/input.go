@@ -16,6 +16,7 @@ import (
 	"github.com/oemtrace/oemtrace/analyzer/internal/binmeta"
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware"
+	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
 	"github.com/oemtrace/oemtrace/analyzer/internal/verdict"
 	"github.com/oemtrace/oemtrace/analyzer/report"
 )
@@ -81,7 +82,7 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 		if real, rerr := filepath.EvalSymlinks(disk); rerr == nil {
 			disk = real
 		}
-		tr, err = a.scanTree(ctx, disk, at, false)
+		tr, err = a.scanDir(ctx, disk, at)
 	case archiveFormat(head) != "":
 		format := archiveFormat(head)
 		desc.Kind, desc.Format = KindArchive, format
@@ -198,7 +199,7 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 		inner.Chain = append(inner.Chain, report.Layer{Format: image})
 		root = rootfs
 	}
-	tr, err := a.scanTree(ctx, root, inner, false)
+	tr, err := a.scanDir(ctx, root, inner)
 	if err != nil {
 		return nil, err
 	}
@@ -218,9 +219,10 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 	return tr, nil
 }
 
-// scanFirmware unpacks a firmware image into a private temporary
-// directory and scans each file tree found in it; locations carry the
-// chain of containers that leads to each tree.
+// scanFirmware opens a firmware image and scans each file tree found in
+// it as soon as it is found: filesystem images in place, other trees from
+// a private temporary directory. Locations carry the chain of containers
+// that leads to each tree.
 func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location) (*treeResult, error) {
 	dir, err := os.MkdirTemp("", "oemtrace-fw-")
 	if err != nil {
@@ -231,28 +233,50 @@ func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location)
 	if err != nil {
 		return nil, &InputError{Name: at.Input, Err: unwrapPathError(err)}
 	}
-	res, err := firmware.Unpack(ctx, disk, dir, unpackLimits(fi.Size(), a.cfg.Limits))
+	out := &treeResult{}
+	var failed error
+	visit := func(root firmware.Root) {
+		if failed != nil {
+			return
+		}
+		rat := chainAt(at, root.Chain)
+		if ctx.Err() != nil {
+			// Out of time: the trees already scanned keep their findings.
+			out.gaps = append(out.gaps, report.Gap{Location: rat, Reason: "not scanned: " + ctx.Err().Error()})
+			return
+		}
+		t, kind := root.Tree, imageTree
+		if t == nil {
+			kind = diskTree
+			if root.Raw {
+				kind = rawTree
+			}
+			if t, err = fstree.Dir(ctx, root.Dir); err != nil {
+				failed = err
+				return
+			}
+		}
+		tr, err := a.scanTree(ctx, t, rat, kind)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			out.gaps = append(out.gaps, report.Gap{Location: rat, Reason: "not scanned: " + ctx.Err().Error()})
+		case err != nil:
+			failed = err
+		default:
+			out.add(tr)
+		}
+	}
+	res, err := firmware.Visit(ctx, disk, dir, unpackLimits(fi.Size(), a.cfg.Limits), visit)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, &InputError{Name: at.Input, Err: err}
 	}
-	out := &treeResult{coverage: &res.Coverage}
-	for i, root := range res.Roots {
-		tr, err := a.scanTree(ctx, root.Dir, chainAt(at, root.Chain), root.Raw)
-		if err != nil && ctx.Err() != nil {
-			// Out of time: keep the trees already scanned.
-			for _, r := range res.Roots[i:] {
-				out.gaps = append(out.gaps, report.Gap{Location: chainAt(at, r.Chain), Reason: "not scanned: " + ctx.Err().Error()})
-			}
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		out.add(tr)
+	if failed != nil {
+		return nil, failed
 	}
+	out.coverage = &res.Coverage
 	for _, g := range res.Gaps {
 		l := chainAt(at, g.Chain)
 		l.Path = g.Path
@@ -281,9 +305,25 @@ func appendGaps(dst []report.Gap, at report.Location, gaps []extract.Gap) []repo
 	return dst
 }
 
+// scanDir scans the directory at dir as one tree.
+func (a *run) scanDir(ctx context.Context, dir string, at report.Location) (*treeResult, error) {
+	t, err := fstree.Dir(ctx, dir)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &InputError{Name: at.Input, Err: unwrapPathError(err)}
+	}
+	return a.scanTree(ctx, t, at, diskTree)
+}
+
 // scanSingle scans one binary file.
 func (a *run) scanSingle(disk, rel string, at report.Location) (*treeResult, error) {
-	f, gap := a.scanner.ScanFile(disk, "/"+rel)
+	t, err := fstree.Single(disk, rel)
+	if err != nil {
+		return nil, &InputError{Name: at.Input, Err: unwrapPathError(err)}
+	}
+	f, gap := a.scanner.ScanFile(t, "/"+rel)
 	tr := &treeResult{files: 1}
 	if gap != nil {
 		tr.gaps = appendGaps(tr.gaps, at, []extract.Gap{*gap})

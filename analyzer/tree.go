@@ -7,8 +7,13 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/anchore/syft/syft/file"
+	"github.com/anchore/syft/syft/pkg"
+	"github.com/anchore/syft/syft/sbom"
+
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware"
 	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
+	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
 	"github.com/oemtrace/oemtrace/analyzer/internal/identity"
 	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
 	"github.com/oemtrace/oemtrace/analyzer/internal/inventory"
@@ -44,34 +49,69 @@ type subjectGroup struct {
 	matches []verdict.Match
 }
 
-// scanTree catalogs the packages of the tree at root with Syft and scans
-// every file's content, then grades one finding per subject: a catalogued
-// package when it owns the file, otherwise the product folder the file sits
-// in (see groupOf). at carries the input name and container chain. A raw
-// tree (byte regions of a firmware image, no filesystem) is only scanned.
-func (a *run) scanTree(ctx context.Context, root string, at report.Location, raw bool) (*treeResult, error) {
+// treeKind says where a tree's files lie.
+type treeKind int
+
+const (
+	diskTree  treeKind = iota // a directory on disk
+	imageTree                 // a filesystem image read in place
+	rawTree                   // raw regions of a firmware image: content only
+)
+
+// spillMax bounds the copies of binaries kept for Syft per image tree.
+const spillMax = 16 << 30
+
+// scanTree catalogs the packages of the tree t with Syft and scans every
+// file's content, then grades one finding per subject: a catalogued
+// package when it owns the file, otherwise the product folder the file
+// sits in (see groupOf). at carries the input name and container chain. A
+// raw tree (byte regions of a firmware image, no filesystem) is only
+// scanned. Both read files where they lie; the content scan tells Syft
+// the MIME types, so no file is read twice to pick executables.
+func (a *run) scanTree(ctx context.Context, t *fstree.Tree, at report.Location, kind treeKind) (*treeResult, error) {
+	raw := kind == rawTree
 	set, sc := a.set, a.scanner
-	if a.licenseCtx == nil {
-		lctx, err := inventory.ShareLicenseScanner(ctx)
-		if err != nil {
-			return nil, err
-		}
-		a.licenseCtx = lctx
-	}
-	invCtx := a.licenseCtx
+	// Syft stops early when the content scan fails.
+	invCtx, stop := context.WithCancel(ctx)
+	defer stop()
 	var inv *inventory.Result
 	var invErr error
 	var wg sync.WaitGroup
+	types := inventory.NewTypes()
+	opts := fscan.Options{MIMETypes: !raw}
+	var spill *inventory.Spill
+	if kind == imageTree {
+		// Binaries read from an image are kept for Syft's catalogers;
+		// where no spill file can be made they read the image again.
+		var err error
+		if spill, err = inventory.NewSpill("", spillMax); err == nil {
+			defer spill.Close()
+			opts.Keep = spill.Writer
+		}
+	}
 	if raw {
 		inv = &inventory.Result{}
 	} else {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			inv, invErr = inventory.Catalog(invCtx, root, inventory.Options{})
+			// The license scanner is built (once per process, about a
+			// second of CPU) while the content scan already runs.
+			lctx, err := inventory.ShareLicenseScanner(invCtx)
+			if err != nil {
+				invErr = err
+				return
+			}
+			inv, invErr = inventory.CatalogTree(lctx, at.String(), t, types, spill)
 		}()
 	}
-	res, err := sc.ScanTree(ctx, root)
+	res, err := sc.Scan(ctx, t, opts)
+	if err != nil {
+		types.Set(nil)
+		stop()
+	} else {
+		types.Set(res.MIMETypes)
+	}
 	wg.Wait()
 	if err != nil {
 		return nil, err
@@ -94,8 +134,8 @@ func (a *run) scanTree(ctx context.Context, root string, at report.Location, raw
 		inv = &inventory.Result{}
 	}
 	out.components = len(inv.Components)
-	if a.keepSBOM && a.sbom == nil && !raw {
-		a.sbom = inv.SBOM
+	if a.keepSBOM && !raw && inv.SBOM != nil {
+		a.keep(inv.SBOM, at.Chain)
 	}
 	for i := range inv.Components {
 		c := &inv.Components[i]
@@ -228,4 +268,40 @@ func printable(s string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// keep adds the SBOM of one tree to the run's SBOM. The packages of a tree
+// inside a firmware image have their locations marked with the chain of
+// containers that leads to it (Syft's file system id, written as the
+// location's layer), so the trees of one image stay apart.
+func (a *run) keep(s *sbom.SBOM, chain []report.Layer) {
+	if len(chain) > 0 {
+		id := chainID(chain)
+		pkgs := pkg.NewCollection()
+		for _, p := range s.Artifacts.Packages.Sorted() {
+			locs := file.NewLocationSet()
+			for _, l := range p.Locations.ToSlice() {
+				l.FileSystemID = id
+				locs.Add(l)
+			}
+			p.Locations = locs
+			pkgs.Add(p)
+		}
+		cp := *s
+		cp.Artifacts.Packages = pkgs
+		s = &cp
+	}
+	if a.sbom == nil {
+		a.sbom = s
+		return
+	}
+	for _, p := range s.Artifacts.Packages.Sorted() {
+		a.sbom.Artifacts.Packages.Add(p)
+	}
+	a.sbom.Relationships = append(a.sbom.Relationships, s.Relationships...)
+}
+
+// chainID renders a container chain: "uimage@0x40!gzip!squashfs".
+func chainID(chain []report.Layer) string {
+	return strings.TrimPrefix(report.Location{Chain: chain}.String(), "!")
 }

@@ -30,17 +30,20 @@ func NewCmdSBOM(s Streams) *cobra.Command {
 		Use:   "sbom TARGET",
 		Short: "Write an SBOM of what a vendor ships, with oemtrace's evidence",
 		Long: `Catalog TARGET (a root filesystem directory, a tar, tar.gz or zip archive, a
-docker-archive or OCI image archive, or a single binary; - reads standard
-input) and write an SBOM of it: every package Syft finds, plus every
-oemtrace finding with its evidence on the component it concerns
-(CycloneDX evidence.identity and evidence.occurrences, SPDX annotations),
-and the verdict in the document's properties.
+docker-archive or OCI image archive, a firmware image, or a single binary;
+- reads standard input) and write an SBOM of it: every package Syft finds
+(in every filesystem of a firmware image, each package's locations marked
+with the chain of containers that leads to it), plus every oemtrace
+finding with its evidence on the component it concerns (CycloneDX
+evidence.identity and evidence.occurrences, SPDX annotations), and the
+verdict in the document's properties.
 
 The exit code follows the same contract as scan.
 
 ` + exitCodesHelp,
 		Example: `  oemtrace sbom ./rootfs -o cyclonedx-json=sbom.cdx.json
-  oemtrace sbom appliance.tar.gz -o spdx-json > sbom.spdx.json`,
+  oemtrace sbom appliance.tar.gz -o spdx-json > sbom.spdx.json
+  oemtrace sbom firmware.bin -o cyclonedx-json=firmware.cdx.json`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return &usageError{msg: "sbom needs exactly one TARGET", hint: "give a directory, an archive, an image or a binary"}

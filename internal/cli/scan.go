@@ -33,9 +33,11 @@ The kind of a target is recognized from its content, never from its file
 name: an SBOM (CycloneDX JSON and XML 1.2 to 1.7, SPDX 2.2 and 2.3 JSON and
 tag-value, Syft JSON, optionally gzip-compressed); a directory holding a
 root filesystem; a tar, tar.gz or zip archive; a docker-archive or OCI image
-archive; a firmware image (squashfs, ext4, ISO 9660, FAT, cpio, uImage, gzip,
-xz, bzip2, zstd,
-lz4 or lzma streams, nested); or a single ELF, PE, jar, apk or dex file.
+archive; a firmware image (squashfs, ext2/3/4, cramfs, JFFS2, UBI/UBIFS,
+ISO 9660, FAT, cpio, 7z, rpm, deb, uImage, FIT, TRX, Android sparse, gzip,
+xz, bzip2, zstd, lz4 or lzma streams, nested, or a raw flash dump holding
+any of them at any offset); or a single ELF, PE, jar, apk or dex file.
+Filesystem images are read in place, without extracting them.
 
 Findings have a class: engine, component, service or mention. By default
 every class but mention blocks (--fail-on service).

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/cramfs"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/jffs2"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/ubi"
@@ -90,42 +89,38 @@ func (u *unpacker) extractUBI(f *os.File, off, size int64, depth int) (int64, er
 	return min(im.PEBSize()*int64(im.PEBCount()), size), nil
 }
 
-// extractCramfs writes the cramfs image at [off, off+size) of f through w.
-func (u *unpacker) extractCramfs(f *os.File, off, size int64, w *extract.Writer) error {
+// openCramfs mounts the cramfs image at [off, off+size) of f.
+func (u *unpacker) openCramfs(f *os.File, off, size int64) error {
 	fsys, err := protect(func() (*cramfs.FS, error) { return cramfs.Open(io.NewSectionReader(f, off, size), size) })
 	if err != nil {
 		return fmt.Errorf("cramfs at 0x%x: %w", off, err)
 	}
 	if err := fsys.CheckCRC(); err != nil && !errors.Is(err, cramfs.ErrNoCRC) {
-		w.Gap("/", "cramfs: "+err.Error())
+		u.gap("/", "cramfs: "+err.Error())
 	}
-	u.walkFS(fmtCramfs, fsys, w)
-	return nil
+	return u.mount(fmtCramfs, fsys)
 }
 
-// extractJFFS2 writes the JFFS2 image at [off, off+size) of f through w.
-func (u *unpacker) extractJFFS2(f *os.File, off, size int64, w *extract.Writer) error {
+// openJFFS2 mounts the JFFS2 image at [off, off+size) of f.
+func (u *unpacker) openJFFS2(f *os.File, off, size int64) error {
 	fsys, err := protect(func() (*jffs2.FS, error) { return jffs2.Open(io.NewSectionReader(f, off, size), size) })
 	if err != nil {
 		return fmt.Errorf("jffs2 at 0x%x: %w", off, err)
 	}
 	if n := fsys.CorruptNodes(); n > 0 {
-		w.Gap("/", fmt.Sprintf("jffs2: %d nodes with bad CRCs skipped; data they held is not examined", n))
+		u.gap("/", fmt.Sprintf("jffs2: %d nodes with bad CRCs skipped; data they held is not examined", n))
 	}
-	u.walkFS(fmtJFFS2, fsys, w)
-	return nil
+	return u.mount(fmtJFFS2, fsys)
 }
 
-// extractUBIFS writes the UBIFS filesystem at [off, off+size) of f
-// through w.
-func (u *unpacker) extractUBIFS(f *os.File, off, size int64, w *extract.Writer) error {
+// openUBIFS mounts the UBIFS filesystem at [off, off+size) of f.
+func (u *unpacker) openUBIFS(f *os.File, off, size int64) error {
 	fsys, err := protect(func() (*ubifs.FS, error) { return ubifs.Open(io.NewSectionReader(f, off, size), size) })
 	if err != nil {
 		return fmt.Errorf("ubifs at 0x%x: %w", off, err)
 	}
 	if fsys.JournalRefs > 0 {
-		w.Gap("/", fmt.Sprintf("ubifs: %d journal buds not replayed; files changed after the last commit may differ", fsys.JournalRefs))
+		u.gap("/", fmt.Sprintf("ubifs: %d journal buds not replayed; files changed after the last commit may differ", fsys.JournalRefs))
 	}
-	u.walkFS(fmtUBIFS, fsys, w)
-	return nil
+	return u.mount(fmtUBIFS, fsys)
 }

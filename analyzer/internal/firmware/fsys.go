@@ -1,6 +1,7 @@
 package firmware
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,13 +10,67 @@ import (
 	"sync"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
+	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
 )
 
 // imageFS is what the filesystem readers (sqfs, extfs, cramfs, jffs2,
-// ubifs) offer: a read-only tree, safe for concurrent use.
-type imageFS interface {
-	fs.ReadDirFS
-	ReadLink(name string) (string, error)
+// ubifs) offer: a read-only tree, safe for concurrent use, whose regular
+// files can be read at any offset.
+type imageFS = fstree.FS
+
+// mount presents the filesystem fsys of the container on top of the
+// chain: listed with the limits and handed to the visitor to read in
+// place, or, without a visitor, written below the destination.
+func (u *unpacker) mount(kind string, fsys imageFS) error {
+	if u.visit == nil {
+		return u.tree(func(w *extract.Writer) error {
+			u.walkFS(kind, fsys, w)
+			return nil
+		})
+	}
+	lim := fstree.Limits{MaxEntries: u.lim.MaxEntries, MaxFileBytes: u.lim.MaxFileBytes, MaxBytes: u.lim.MaxBytes, MaxDepth: maxSquashfsDepth}
+	t, err := protect(func() (*fstree.Tree, error) {
+		return fstree.List(u.ctx, fsys, lim, fstree.WithFileWrapper(func(f fstree.File) fstree.File {
+			return &kindFile{kind: kind, ctx: u.ctx, f: f}
+		}))
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", kind, err)
+	}
+	u.res.Roots = append(u.res.Roots, Root{Tree: t, Chain: u.current()})
+	u.visit(u.res.Roots[len(u.res.Roots)-1])
+	return nil
+}
+
+// kindFile is a file read in place: reads name the filesystem in their
+// errors, stop when the context is done, and a reader's panic on a corrupt
+// image becomes an error.
+type kindFile struct {
+	kind string
+	ctx  context.Context
+	f    fstree.File
+}
+
+func (k *kindFile) Read(b []byte) (int, error) {
+	return k.wrap(protect(func() (int, error) { return k.f.Read(b) }))
+}
+
+func (k *kindFile) ReadAt(b []byte, off int64) (int, error) {
+	return k.wrap(protect(func() (int, error) { return k.f.ReadAt(b, off) }))
+}
+
+func (k *kindFile) Close() error { return k.f.Close() }
+
+func (k *kindFile) wrap(n int, err error) (int, error) {
+	if err == nil {
+		if cerr := k.ctx.Err(); cerr != nil {
+			return n, cerr
+		}
+	}
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%s: %w", k.kind, err)
+	}
+	return n, err
 }
 
 // fileJob is one regular file to copy out of an image.

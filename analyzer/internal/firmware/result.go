@@ -1,6 +1,9 @@
 package firmware
 
-import "github.com/oemtrace/oemtrace/analyzer/internal/extract"
+import (
+	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
+	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
+)
 
 // Layer is one container on the way from the input to a file tree.
 type Layer struct {
@@ -11,12 +14,15 @@ type Layer struct {
 	Offset int64
 }
 
-// Root is one file tree written below Unpack's destination directory:
-// the content of one filesystem or archive, or the raw regions of a
-// layer that no unpacker opened.
+// Root is one file tree: the content of one filesystem or archive, or the
+// raw regions of a layer that no unpacker opened.
 type Root struct {
-	// Dir is the directory holding the tree.
+	// Dir is the directory holding the tree, written below the
+	// destination directory; "" for a tree read in place.
 	Dir string
+	// Tree is a filesystem image read in place (Visit only), listed with
+	// the unpacking limits. Its files can be read only during the visit.
+	Tree *fstree.Tree
 	// Chain lists the containers from the input down to this tree,
 	// outermost first.
 	Chain []Layer

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
@@ -20,6 +21,7 @@ import (
 // unpacker holds the state of one Unpack call.
 type unpacker struct {
 	ctx    context.Context
+	visit  func(Root) // nil: every tree is written below dst
 	dst    string
 	tmp    string // dst's parent: spool files for formats needing random access
 	lim    extract.Limits
@@ -37,6 +39,7 @@ type unpacker struct {
 type rawRoot struct {
 	w     *extract.Writer
 	chain []Layer
+	root  int // index in Result.Roots
 }
 
 // ErrNotFirmware is returned by Unpack for an input in which no known
@@ -57,8 +60,25 @@ var ErrNotFirmware = errors.New("not a recognised firmware format")
 // anywhere, or a corrupt header of the format at its start. Problems
 // inside are gaps, and unpacking goes on where it safely can. When ctx is
 // done, Unpack stops, records a gap and returns what it wrote.
-func Unpack(ctx context.Context, file, dst string, lim extract.Limits) (res *Result, err error) {
-	u := &unpacker{ctx: ctx, dst: dst, tmp: filepath.Dir(filepath.Clean(dst)), lim: lim, raws: map[string]*rawRoot{}}
+func Unpack(ctx context.Context, file, dst string, lim extract.Limits) (*Result, error) {
+	return unpack(ctx, file, dst, lim, nil)
+}
+
+// Visit unpacks the file at path as Unpack does, but hands each tree to
+// visit as soon as it is complete, on the calling goroutine: filesystem
+// images (squashfs, ext, cramfs, JFFS2, UBIFS) are not written at all but
+// listed (with lim) and read in place through Root.Tree, which is valid
+// only during the call; other trees are written below dst and removed
+// after their visit. Result.Roots lists every tree visited.
+func Visit(ctx context.Context, file, dst string, lim extract.Limits, visit func(Root)) (*Result, error) {
+	if visit == nil {
+		return nil, errors.New("firmware.Visit: no visitor")
+	}
+	return unpack(ctx, file, dst, lim, visit)
+}
+
+func unpack(ctx context.Context, file, dst string, lim extract.Limits, visit func(Root)) (res *Result, err error) {
+	u := &unpacker{ctx: ctx, visit: visit, dst: dst, tmp: filepath.Dir(filepath.Clean(dst)), lim: lim, raws: map[string]*rawRoot{}}
 	defer func() {
 		if r := recover(); r != nil {
 			res, err = &u.res, fmt.Errorf("unpacking %s: internal error: %v", file, r)
@@ -80,8 +100,10 @@ func Unpack(ctx context.Context, file, dst string, lim extract.Limits) (res *Res
 		u.maxOut = max(r, 1<<20)
 	}
 	found, err := u.region(f, 0, size, 0, "/"+filepath.Base(file))
-	for _, r := range u.raws {
+	for _, key := range sortedKeys(u.raws) {
+		r := u.raws[key]
 		u.res.Gaps = append(u.res.Gaps, withChain(r.chain, r.w.Finish())...)
+		u.finished(r.root)
 	}
 	if err == nil && found == 0 {
 		err = ErrNotFirmware
@@ -112,35 +134,48 @@ func (u *unpacker) push(format string, off int64) func() {
 }
 
 // newDir creates the directory of a new root for the container on top
-// of the chain.
-func (u *unpacker) newDir(raw ...bool) (string, []Layer, error) {
+// of the chain and returns it with the root's index.
+func (u *unpacker) newDir(raw bool) (string, int, error) {
 	dir := filepath.Join(u.dst, fmt.Sprintf("%03d", len(u.res.Roots)))
 	if err := os.Mkdir(dir, 0o755); err != nil {
-		return "", nil, fmt.Errorf("creating a tree directory: %w", err)
+		return "", 0, fmt.Errorf("creating a tree directory: %w", err)
 	}
-	chain := u.current()
-	u.res.Roots = append(u.res.Roots, Root{Dir: dir, Chain: chain, Raw: len(raw) > 0 && raw[0]})
-	return dir, chain, nil
+	u.res.Roots = append(u.res.Roots, Root{Dir: dir, Chain: u.current(), Raw: raw})
+	return dir, len(u.res.Roots) - 1, nil
 }
 
-// newRoot starts the tree of the container on top of the chain.
-func (u *unpacker) newRoot(raw bool) (*extract.Writer, []Layer, error) {
-	dir, chain, err := u.newDir(raw)
-	if err != nil {
-		return nil, nil, err
+// finished hands the written root i to the visitor, then removes it.
+func (u *unpacker) finished(i int) {
+	if u.visit == nil {
+		return
 	}
-	return extract.NewWriter(dir, u.lim), chain, nil
+	u.visit(u.res.Roots[i])
+	os.RemoveAll(u.res.Roots[i].Dir)
 }
 
-// tree runs fill on a new root's writer and records its gaps.
+// tree runs fill on a new root's writer, records its gaps and hands the
+// tree to the visitor.
 func (u *unpacker) tree(fill func(w *extract.Writer) error) error {
-	w, chain, err := u.newRoot(false)
+	dir, i, err := u.newDir(false)
 	if err != nil {
 		return err
 	}
+	w := extract.NewWriter(dir, u.lim)
 	err = fill(w)
-	u.res.Gaps = append(u.res.Gaps, withChain(chain, w.Finish())...)
+	u.res.Gaps = append(u.res.Gaps, withChain(u.res.Roots[i].Chain, w.Finish())...)
+	u.finished(i)
 	return err
+}
+
+// sortedKeys returns the keys of m in order, so raw trees are visited in
+// the same order on every run.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // region unpacks [off, off+size) of f: the format at its start when there
@@ -217,12 +252,12 @@ func (u *unpacker) raw(f *os.File, from, to, base, end int64, name string) {
 	key := fmt.Sprint(u.chain)
 	r := u.raws[key]
 	if r == nil {
-		w, chain, err := u.newRoot(true)
+		dir, i, err := u.newDir(true)
 		if err != nil {
 			u.gap(name, err.Error())
 			return
 		}
-		r = &rawRoot{w: w, chain: chain}
+		r = &rawRoot{w: extract.NewWriter(dir, u.lim), chain: u.res.Roots[i].Chain, root: i}
 		u.raws[key] = r
 	}
 	size := to - from
@@ -249,33 +284,29 @@ func (u *unpacker) open(f *os.File, c candidate, end int64, depth int, name stri
 		if err != nil {
 			return 0, fmt.Errorf("squashfs at 0x%x: bad superblock: %w", c.off, err)
 		}
-		return n, u.tree(func(w *extract.Writer) error {
-			// Our own reader (every compressor, both byte orders, files
-			// read in parallel); the libraries only if it cannot open it.
-			fsys, err := protect(func() (*sqfs.FS, error) { return sqfs.Open(io.NewSectionReader(f, c.off, n), n) })
-			if err == nil {
-				u.walkFS(fmtSquashfs, fsys, w)
-				return nil
-			}
-			return u.extractSquashfs(f, c.off, n, head, w)
-		})
+		// Our own reader (every compressor, both byte orders, files read
+		// in parallel); the libraries only if it cannot open it.
+		fsys, err := protect(func() (*sqfs.FS, error) { return sqfs.Open(io.NewSectionReader(f, c.off, n), n) })
+		if err == nil {
+			return n, u.mount(fmtSquashfs, fsys)
+		}
+		return n, u.tree(func(w *extract.Writer) error { return u.extractSquashfs(f, c.off, n, head, w) })
 	case fmtExt, fmtISO9660, fmtFAT:
 		n := min(diskExtent(c.format, head), size)
 		if n <= 0 {
 			n = size
 		}
+		if c.format == fmtExt {
+			// Our own reader only: go-diskfs's ext4 reader can hang on
+			// real images.
+			fsys, err := protect(func() (*extfs.FS, error) { return extfs.Open(io.NewSectionReader(f, c.off, n), n) })
+			if err != nil {
+				return n, fmt.Errorf("ext at 0x%x: %w", c.off, err)
+			}
+			return n, u.mount(fmtExt, fsys)
+		}
 		return n, u.tree(func(w *extract.Writer) error {
-			switch c.format {
-			case fmtExt:
-				// Our own reader only: go-diskfs's ext4 reader can hang
-				// on real images.
-				fsys, err := protect(func() (*extfs.FS, error) { return extfs.Open(io.NewSectionReader(f, c.off, n), n) })
-				if err != nil {
-					return fmt.Errorf("ext at 0x%x: %w", c.off, err)
-				}
-				u.walkFS(fmtExt, fsys, w)
-				return nil
-			case fmtISO9660:
+			if c.format == fmtISO9660 {
 				return u.extractISO9660(f, c.off, n, w)
 			}
 			return u.extractFAT(f, c.off, n, head, w)
@@ -285,7 +316,7 @@ func (u *unpacker) open(f *os.File, c candidate, end int64, depth int, name stri
 	case fmtUBI:
 		return u.extractUBI(f, c.off, size, depth)
 	case fmtUBIFS:
-		return size, u.tree(func(w *extract.Writer) error { return u.extractUBIFS(f, c.off, size, w) })
+		return size, u.openUBIFS(f, c.off, size)
 	case fmtCramfs:
 		n := size
 		if at := cramfsOffset(head); at >= 0 && len(head) >= at+8 {
@@ -297,9 +328,9 @@ func (u *unpacker) open(f *os.File, c candidate, end int64, depth int, name stri
 				n = declared
 			}
 		}
-		return n, u.tree(func(w *extract.Writer) error { return u.extractCramfs(f, c.off, n, w) })
+		return n, u.openCramfs(f, c.off, n)
 	case fmtJFFS2:
-		return size, u.tree(func(w *extract.Writer) error { return u.extractJFFS2(f, c.off, size, w) })
+		return size, u.openJFFS2(f, c.off, size)
 	}
 	if isWrapper(c.format) {
 		return u.openWrapper(f, c.format, c.off, size, depth)
@@ -333,12 +364,13 @@ func (u *unpacker) stream(br *bufio.Reader, format string, depth int, name strin
 		}
 		return nil
 	case format == fmtTar:
-		dir, chain, err := u.newDir()
+		dir, i, err := u.newDir(false)
 		if err != nil {
 			return err
 		}
 		gaps, err := extract.Tar(br, dir, u.lim)
-		u.res.Gaps = append(u.res.Gaps, withChain(chain, gaps)...)
+		u.res.Gaps = append(u.res.Gaps, withChain(u.res.Roots[i].Chain, gaps)...)
+		u.finished(i)
 		return err
 	case format == fmtCpio:
 		return u.tree(func(w *extract.Writer) error { return extractCpio(u.ctx, br, w) })

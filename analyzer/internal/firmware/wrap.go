@@ -127,12 +127,13 @@ func (u *unpacker) openWrapper(f *os.File, format string, off, size int64, depth
 	case fmt7z:
 		return size, u.tree(func(w *extract.Writer) error { return u.extract7z(r, size, off, w) })
 	case fmtZip:
-		dir, chain, err := u.newDir()
+		dir, i, err := u.newDir(false)
 		if err != nil {
 			return 0, err
 		}
 		gaps, err := extract.Zip(r, size, dir, u.lim)
-		u.res.Gaps = append(u.res.Gaps, withChain(chain, gaps)...)
+		u.res.Gaps = append(u.res.Gaps, withChain(u.res.Roots[i].Chain, gaps)...)
+		u.finished(i)
 		if err != nil {
 			return 0, fmt.Errorf("zip at 0x%x: %w", off, err)
 		}

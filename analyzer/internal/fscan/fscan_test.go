@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
 	"github.com/oemtrace/oemtrace/signatures"
 )
 
@@ -34,10 +35,11 @@ func TestWalkGaps(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	files, gaps, err := walk(context.Background(), root)
+	tree, err := fstree.Dir(context.Background(), root)
 	if err != nil {
 		t.Fatal(err)
 	}
+	files, gaps := plan(tree)
 	var got []string
 	for _, f := range files {
 		got = append(got, f.rel)
@@ -150,5 +152,46 @@ func TestHitOffsetsAndBytes(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no update-host hit in %+v", f.Hits)
+	}
+}
+
+// TestMIMETypesAndHeldBinaries checks the MIME types a scan reports for
+// the cataloger, and that a binary held in memory yields the same facts
+// and exact bytes as one streamed.
+func TestMIMETypesAndHeldBinaries(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "etc/empty", "")
+	write(t, root, "etc/motd", "hello\n")
+	exe, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Skip("no /bin/true to copy: ", err)
+	}
+	write(t, root, "bin/tool", string(exe)+"DNL-01.GEO.KASPERSKY.COM")
+	tree, err := fstree.Dir(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := newScanner(t).Scan(context.Background(), tree, Options{MIMETypes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"/etc/empty": "", "/etc/motd": "text/plain", "/bin/tool": "application/x-executable"}
+	for p, m := range want {
+		got, ok := res.MIMETypes[p]
+		if !ok || got != m && !(p == "/bin/tool" && strings.HasPrefix(got, "application/x-")) {
+			t.Errorf("MIME type of %s = %q (listed %v), want %q", p, got, ok, m)
+		}
+	}
+	if len(res.Files) != 1 || res.Files[0].Path != "/bin/tool" {
+		t.Fatalf("files = %+v", res.Files)
+	}
+	var hit *Hit
+	for i, h := range res.Files[0].Hits {
+		if h.Rule.ID == "OT-CT-UPDATE-HOST" {
+			hit = &res.Files[0].Hits[i]
+		}
+	}
+	if hit == nil || hit.Value != ".GEO.KASPERSKY.COM" {
+		t.Errorf("hits = %+v, want the update host as found", res.Files[0].Hits)
 	}
 }

@@ -7,13 +7,16 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
+
+	"github.com/gabriel-vasile/mimetype"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/binmeta"
 	"github.com/oemtrace/oemtrace/analyzer/internal/content"
+	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
 	"github.com/oemtrace/oemtrace/signatures"
 )
 
@@ -81,15 +84,40 @@ type Result struct {
 	// Scanned and Bytes count the regular files read and their bytes.
 	Scanned int
 	Bytes   int64
+	// MIMETypes maps the path of every regular file read to its MIME type
+	// as Syft's indexer would see it ("" for an empty file); only filled
+	// when Options.MIMETypes is set.
+	MIMETypes map[string]string
 }
 
-// ScanTree scans every regular file under root.
+// Options tunes a scan.
+type Options struct {
+	// MIMETypes asks for the MIME type of every file read, so a package
+	// cataloger reading the same tree needs not read the files again.
+	MIMETypes bool
+	// Keep, when set, is asked for a writer for every binary the scan
+	// reads (by path and size); the scan writes the binary to it as it
+	// reads it and closes it, so a cataloger can keep a copy instead of
+	// reading the file again.
+	Keep func(path string, size int64) io.WriteCloser
+}
+
+// ScanTree scans every regular file under the directory root.
 func (s *Scanner) ScanTree(ctx context.Context, root string) (*Result, error) {
-	files, gaps, err := walk(ctx, root)
+	t, err := fstree.Dir(ctx, root)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("walking %w", err)
 	}
+	return s.Scan(ctx, t, Options{})
+}
+
+// Scan scans every regular file of t where it lies.
+func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Result, error) {
+	files, gaps := plan(t)
 	res := &Result{Gaps: gaps}
+	if opts.MIMETypes {
+		res.MIMETypes = make(map[string]string, len(files))
+	}
 	workers := s.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -101,10 +129,14 @@ func (s *Scanner) ScanTree(ctx context.Context, root string) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sc := content.NewScanner(s.matcher)
+			w := &worker{sc: content.NewScanner(s.matcher)}
+			w.keep = opts.Keep
 			for e := range jobs {
-				f, gap := s.scanFile(sc, e)
+				f, gap, mime := s.scanFile(w, t, e)
 				mu.Lock()
+				if res.MIMETypes != nil && gap == nil {
+					res.MIMETypes[e.rel] = mime
+				}
 				if gap != nil {
 					res.Gaps = append(res.Gaps, *gap)
 				} else {
@@ -135,46 +167,95 @@ func (s *Scanner) ScanTree(ctx context.Context, root string) (*Result, error) {
 	return res, nil
 }
 
-// ScanFile scans one file on disk, presented at path rel.
-func (s *Scanner) ScanFile(abs, rel string) (*File, *Gap) {
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return nil, &Gap{Path: rel, Reason: "cannot stat: " + describeErr(err)}
+// ScanFile scans the one file at the "/"-rooted path rel of t.
+func (s *Scanner) ScanFile(t *fstree.Tree, rel string) (*File, *Gap) {
+	e, ok := t.Lookup(rel)
+	if !ok || !e.Mode.IsRegular() {
+		return nil, &Gap{Path: rel, Reason: "not a regular file of the tree"}
 	}
-	return s.scanFile(content.NewScanner(s.matcher), entry{rel: rel, abs: abs, size: fi.Size()})
+	f, gap, _ := s.scanFile(&worker{sc: content.NewScanner(s.matcher)}, t, entry{rel: rel, size: e.Size})
+	return f, gap
 }
 
-// headSize is how much of a file decides its kind.
-const headSize = 512
+// headSize is how much of a file decides its kind: what Syft's MIME
+// detection reads.
+const headSize = 3072
 
-func (s *Scanner) scanFile(sc *content.Scanner, e entry) (*File, *Gap) {
-	f, err := os.Open(e.abs)
+// maxHeld is the largest binary a worker holds in memory while scanning
+// it, so that parsing its metadata reads no compressed block twice.
+const maxHeld = 32 << 20
+
+// worker is the state of one scanning goroutine.
+type worker struct {
+	sc   *content.Scanner
+	buf  []byte // holds the binary being scanned, reused
+	keep func(path string, size int64) io.WriteCloser
+}
+
+// hold reads a whole binary from r into the worker's buffer.
+func (w *worker) hold(r io.Reader, size int64) ([]byte, error) {
+	if int64(cap(w.buf)) < size {
+		w.buf = make([]byte, size)
+	}
+	b := w.buf[:size]
+	n, err := io.ReadFull(r, b)
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF // shorter than declared: scan what is there
+	}
+	return b[:n], err
+}
+
+// scanFile scans one file and returns its evidence (nil without any), the
+// gap when it cannot be read, and its MIME type.
+func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) (*File, *Gap, string) {
+	f, err := t.Open(e.rel)
 	if err != nil {
-		return nil, &Gap{Path: e.rel, Reason: "cannot open: " + describeErr(err)}
+		return nil, &Gap{Path: e.rel, Reason: "cannot open: " + describeErr(err)}, ""
 	}
 	defer f.Close()
-	head := make([]byte, headSize)
-	n, err := io.ReadFull(f, head)
+	// The declared size bounds every read: a reader of a corrupt image
+	// must not make a file longer than its listing says. The content is
+	// streamed (readers decompress ahead for Read); binary metadata and
+	// exact bytes are read at their offsets, from memory for a binary
+	// small enough to hold.
+	r := io.LimitReader(f, e.size)
+	var ra io.ReaderAt = io.NewSectionReader(f, 0, e.size)
+	head := make([]byte, min(headSize, e.size))
+	n, err := io.ReadFull(r, head)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}
+		return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, ""
 	}
 	head = head[:n]
+	mime := mimeType(head)
 	format := binmeta.Sniff(head)
+	var body io.Reader = io.MultiReader(bytes.NewReader(head), r)
+	if format != "" && w.keep != nil {
+		c := w.keep(e.rel, e.size)
+		defer c.Close()
+		body = io.TeeReader(body, c)
+	}
+	if format != "" && e.size <= maxHeld {
+		b, err := w.hold(body, e.size)
+		if err != nil && err != io.EOF {
+			return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime
+		}
+		body, ra = bytes.NewReader(b), bytes.NewReader(b)
+	}
 	obs := &signatures.Observation{Path: e.rel, Kind: fileKind(format, head), Found: map[int][]int64{}}
-	_, err = sc.Scan(io.MultiReader(bytes.NewReader(head), f), func(m content.Match) bool {
+	_, err = w.sc.Scan(body, func(m content.Match) bool {
 		if offs := obs.Found[m.ID]; len(offs) < maxOffsets {
 			obs.Found[m.ID] = append(offs, m.Offset)
 		}
 		return true
 	})
 	if err != nil {
-		return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}
+		return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime
 	}
 	var facts *binmeta.Facts
 	if format != "" {
-		facts, err = binmeta.Read(f, e.size, binmeta.DefaultLimits())
+		facts, err = binmeta.Read(ra, e.size, binmeta.DefaultLimits())
 		if err != nil {
-			return nil, &Gap{Path: e.rel, Reason: fmt.Sprintf("corrupt %s: %v", format, err)}
+			return nil, &Gap{Path: e.rel, Reason: fmt.Sprintf("corrupt %s: %v", format, err)}, mime
 		}
 		if facts != nil {
 			obs.Kind = facts.Format
@@ -188,14 +269,12 @@ func (s *Scanner) scanFile(sc *content.Scanner, e entry) (*File, *Gap) {
 	}
 	hits := s.set.MatchContent(obs)
 	if len(hits) == 0 && !hasIdentity(facts) {
-		return nil, nil
+		return nil, nil, mime
 	}
 	out := &File{Path: e.rel, Size: e.size, Kind: obs.Kind, Facts: facts}
 	sum := sha256.New()
-	if _, err := f.Seek(0, io.SeekStart); err == nil {
-		if _, err := io.Copy(sum, f); err == nil {
-			out.SHA256 = hex.EncodeToString(sum.Sum(nil))
-		}
+	if _, err := io.Copy(sum, io.NewSectionReader(ra, 0, e.size)); err == nil {
+		out.SHA256 = hex.EncodeToString(sum.Sum(nil))
 	}
 	for _, h := range hits {
 		if h.Kind != "string" && h.Kind != "magic" {
@@ -205,14 +284,23 @@ func (s *Scanner) scanFile(sc *content.Scanner, e entry) (*File, *Gap) {
 			continue
 		}
 		for i, v := range h.Values {
-			got := exactBytes(f, h.Offsets[i], len(v))
+			got := exactBytes(ra, h.Offsets[i], len(v))
 			if got == "" {
 				got = v
 			}
 			out.Hits = append(out.Hits, Hit{Rule: h.Rule, Kind: h.Kind, Value: got, Offset: h.Offsets[i], Length: int64(len(v))})
 		}
 	}
-	return out, nil
+	return out, nil, mime
+}
+
+// mimeType is the MIME type of a file with this head, without parameters,
+// as Syft's indexer records it ("" for an empty file).
+func mimeType(head []byte) string {
+	if len(head) == 0 {
+		return ""
+	}
+	return strings.SplitN(mimetype.Detect(head).String(), ";", 2)[0]
 }
 
 // exactBytes reads the n bytes at off, as found (a case-folded literal

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/anchore/syft/syft"
 	"github.com/anchore/syft/syft/cataloging"
@@ -117,12 +118,37 @@ func run(ctx context.Context, name string, src source.Source, cfg *syft.CreateSB
 	return &Result{Components: comps, Owners: own, SBOM: s, Unknowns: unknowns(s)}, nil
 }
 
-// ShareLicenseScanner returns a context carrying one Syft license scanner,
-// built once, for every Catalog call made with it.
+// ShareLicenseScanner returns a context carrying Syft's license scanner,
+// for every Catalog call made with it. The scanner is built once per
+// process (about 1 s of CPU) and shared, as Syft shares it between its
+// parallel catalogers; the returned context is cancelled with ctx.
 func ShareLicenseScanner(ctx context.Context) (context.Context, error) {
-	c, err := syft.SetContextLicenseScanner(ctx, cataloging.DefaultLicenseConfig())
-	if err != nil {
-		return ctx, fmt.Errorf("building license scanner: %w", err)
+	shared.once.Do(func() {
+		shared.ctx, shared.err = syft.SetContextLicenseScanner(context.Background(), cataloging.DefaultLicenseConfig())
+	})
+	if shared.err != nil {
+		return ctx, fmt.Errorf("building license scanner: %w", shared.err)
 	}
-	return c, nil
+	return withValues{Context: ctx, values: shared.ctx}, nil
+}
+
+// shared holds the process's license scanner, in a context's values.
+var shared struct {
+	once sync.Once
+	ctx  context.Context
+	err  error
+}
+
+// withValues is a context cancelled with its own, whose values come from
+// it or else from values.
+type withValues struct {
+	context.Context
+	values context.Context
+}
+
+func (w withValues) Value(key any) any {
+	if v := w.Context.Value(key); v != nil {
+		return v
+	}
+	return w.values.Value(key)
 }

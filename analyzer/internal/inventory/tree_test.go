@@ -1,0 +1,112 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
+	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
+	"github.com/oemtrace/oemtrace/signatures"
+)
+
+// TestCatalogTreeMatchesDirectory catalogs one appliance tree twice:
+// with Syft's own directory source and with the listed-tree source that
+// firmware filesystems use. Every package, field and owned file must be
+// the same, including those found by MIME type (a Go binary).
+func TestCatalogTreeMatchesDirectory(t *testing.T) {
+	root := extractFixtures(t, "base.tar.gz", "webui.tar.gz", "engine.tar.gz")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr", "bin", "gotool"), body, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	want, err := Catalog(ctx, root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := fstree.Dir(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := NewTypes()
+	spill, err := NewSpill(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spill.Close()
+	got := make(chan *Result, 1)
+	go func() {
+		res, err := CatalogTree(ctx, "fw.bin!squashfs", tree, types, spill)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- res
+	}()
+	set, err := signatures.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := fscan.New(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan, err := sc.Scan(ctx, tree, fscan.Options{MIMETypes: true, Keep: spill.Writer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	types.Set(scan.MIMETypes)
+	res := <-got
+	if res == nil {
+		t.FailNow()
+	}
+	if g, w := summary(res), summary(want); g != w {
+		t.Errorf("tree source catalogued\n%s\nwant (directory source)\n%s", g, w)
+	}
+	if !strings.Contains(summary(res), "go-module") {
+		t.Errorf("the Go binary was not catalogued by MIME type:\n%s", summary(res))
+	}
+	if len(spill.at) == 0 {
+		t.Error("the scan kept no binary for the cataloger")
+	}
+	if res.SBOM.Source.Name != "fw.bin!squashfs" {
+		t.Errorf("source name %q", res.SBOM.Source.Name)
+	}
+}
+
+// summary renders what a Result says about packages, for comparison.
+func summary(r *Result) string {
+	var b strings.Builder
+	for i, c := range r.Components {
+		fmt.Fprintf(&b, "%s %s %s %s %s\n", c.Type, c.Name, c.Version, c.PURL, c.Location)
+		for _, f := range c.Fields {
+			fmt.Fprintf(&b, "  %s %s %q %s\n", f.Kind, f.Qualifier, f.Value, f.Location)
+		}
+		n := 0
+		for _, o := range r.Owners {
+			if o == i {
+				n++
+			}
+		}
+		fmt.Fprintf(&b, "  owns %d files\n", n)
+	}
+	return b.String()
+}
+
+func TestTypesWaitEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if m := NewTypes().get(ctx); m != nil {
+		t.Errorf("got %v from unset types after cancel", m)
+	}
+}
