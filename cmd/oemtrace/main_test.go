@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,7 +37,13 @@ func TestScript(t *testing.T) {
 					return err
 				}
 			}
-			return nil
+			// Bytes of no known format, anywhere.
+			noise := make([]byte, 64<<10)
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := range noise {
+				noise[i] = byte(r.Uint32())
+			}
+			return os.WriteFile(filepath.Join(env.WorkDir, "noise.bin"), noise, 0o644)
 		},
 	})
 }
