@@ -183,7 +183,7 @@ const headSize = 3072
 
 // maxHeld is the largest binary a worker holds in memory while scanning
 // it, so that parsing its metadata reads no compressed block twice.
-const maxHeld = 32 << 20
+const maxHeld = 16 << 20
 
 // worker is the state of one scanning goroutine.
 type worker struct {
