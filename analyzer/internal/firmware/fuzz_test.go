@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
+	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
 )
 
 func addFixtures(f *testing.F) {
@@ -53,6 +54,50 @@ func FuzzUnpack(f *testing.F) {
 		Unpack(context.Background(), in, dst, extract.Limits{MaxBytes: 1 << 16, MaxEntries: 64, MaxFileBytes: 1 << 16})
 		checkParent(t, parent)
 	})
+}
+
+// FuzzVisit reads every file of every tree in place, sequentially and at
+// offsets, as the analyzer does: a corrupt image gives read errors, never a
+// panic or a read past a file's listed size.
+func FuzzVisit(f *testing.F) {
+	addFixtures(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		parent := t.TempDir()
+		in := filepath.Join(parent, "in")
+		if err := os.WriteFile(in, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(parent, "out")
+		os.Mkdir(dst, 0o755)
+		Visit(context.Background(), in, dst, extract.Limits{MaxBytes: 1 << 16, MaxEntries: 64, MaxFileBytes: 1 << 16}, func(r Root) {
+			if r.Tree == nil {
+				return
+			}
+			for _, e := range r.Tree.Entries {
+				if e.Mode.IsRegular() {
+					readBoth(t, r.Tree, e.Path, e.Size)
+				}
+			}
+		})
+		checkParent(t, parent)
+	})
+}
+
+// readBoth reads a file of a tree to its listed size, then at a few
+// offsets, and fails when ReadAt returns more than was asked.
+func readBoth(t *testing.T, tr *fstree.Tree, p string, size int64) {
+	f, err := tr.Open(p)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	io.Copy(io.Discard, io.LimitReader(f, size))
+	buf := make([]byte, 64)
+	for _, off := range []int64{0, size / 2, max(size-1, 0), size} {
+		if n, _ := f.ReadAt(buf, off); n > len(buf) {
+			t.Fatalf("%s: ReadAt returned %d bytes for a %d-byte buffer", p, n, len(buf))
+		}
+	}
 }
 
 func checkParent(t *testing.T, parent string) {
