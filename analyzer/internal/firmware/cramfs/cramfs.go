@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgfile"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
 
@@ -105,7 +106,7 @@ func Open(r io.ReaderAt, size int64) (*FS, error) {
 			break
 		}
 		var sb [superSize]byte
-		if err := readFull(r, sb[:], start); err != nil {
+		if err := imgfile.ReadFull(r, sb[:], start); err != nil {
 			return nil, fmt.Errorf("cramfs: reading superblock at 0x%x: %w", start, err)
 		}
 		switch binary.LittleEndian.Uint32(sb[:]) {
@@ -182,7 +183,7 @@ func (f *FS) CheckCRC() error {
 		return ErrNoCRC
 	}
 	var sb [superSize]byte
-	if err := readFull(f.r, sb[:], f.start); err != nil {
+	if err := imgfile.ReadFull(f.r, sb[:], f.start); err != nil {
 		return fmt.Errorf("cramfs: reading superblock: %w", err)
 	}
 	want := f.u32(sb[crcOffset:])
@@ -225,7 +226,7 @@ func (f *FS) readDir(n inode) (*dir, error) {
 		return nil, fmt.Errorf("directory entries at 0x%x-0x%x outside the image", n.offset, end)
 	}
 	buf := make([]byte, n.size)
-	if err := readFull(f.r, buf, n.offset); err != nil {
+	if err := imgfile.ReadFull(f.r, buf, n.offset); err != nil {
 		return nil, fmt.Errorf("reading directory at 0x%x: %w", n.offset, err)
 	}
 	d = &dir{index: map[string]int{}}
@@ -353,11 +354,11 @@ func (f *FS) readLink(n inode) (string, error) {
 	if n.size > maxLinkLen {
 		return "", fmt.Errorf("symbolic link target of %d bytes too long", n.size)
 	}
-	fl, err := f.openData(n)
+	pg, err := f.openData(n)
 	if err != nil {
 		return "", err
 	}
-	b, err := io.ReadAll(fl)
+	b, err := io.ReadAll(imgfile.New("", fileInfo{ino: n}, pg.size, pg))
 	if err != nil {
 		return "", err
 	}
@@ -377,17 +378,16 @@ func (f *FS) Open(name string) (fs.File, error) {
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
-		return &dirFile{info: info, path: name, entries: entries}, nil
+		return imgfile.NewDir(name, info, entries), nil
 	}
 	if !e.ino.isReg() {
-		return &file{info: info, path: name}, nil
+		return imgfile.New(name, info, 0, nil), nil
 	}
-	fl, err := f.openData(e.ino)
+	pg, err := f.openData(e.ino)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	fl.info, fl.path = info, name
-	return fl, nil
+	return imgfile.New(name, info, pg.size, pg), nil
 }
 
 // dirEntries lists directory n in name order.
@@ -452,16 +452,4 @@ func (f *FS) ReadLink(name string) (string, error) {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
 	}
 	return target, nil
-}
-
-// readFull reads len(b) bytes at off.
-func readFull(r io.ReaderAt, b []byte, off int64) error {
-	n, err := r.ReadAt(b, off)
-	if n == len(b) {
-		return nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return err
 }

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"sort"
-	"sync"
 )
 
 // run maps logical blocks [lblk, lblk+n) of a file to physical blocks
@@ -200,7 +198,8 @@ func (m *blockMap) coalesce(lblk, n uint64, ptr func(uint64) uint32) (run, error
 }
 
 // content reads the data of one inode: through its block mapper, or
-// from the inode itself for inline data.
+// from the inode itself for inline data. It is the imgfile.Content of an
+// open regular file, which keeps the run last mapped for the next read.
 type content struct {
 	f      *FS
 	size   int64
@@ -227,8 +226,9 @@ func (f *FS) newContent(in *inode) (*content, error) {
 	return c, nil
 }
 
-// readAt fills p from offset off like io.ReaderAt.
-func (c *content) readAt(p []byte, off int64) (int, error) {
+// ReadAt fills p from offset off like io.ReaderAt. It checks the bounds
+// itself, as directories and symbolic links read through it directly.
+func (c *content) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, errors.New("negative offset")
 	}
@@ -273,87 +273,4 @@ func (c *content) readAt(p []byte, off int64) (int, error) {
 		n += chunk
 	}
 	return n, eof
-}
-
-// file is an open regular file (or device, FIFO or socket, which read
-// as empty).
-type file struct {
-	info *fileInfo
-	name string
-
-	mu     sync.Mutex
-	c      *content
-	pos    int64
-	closed bool
-}
-
-var (
-	_ io.ReaderAt = (*file)(nil)
-	_ io.Seeker   = (*file)(nil)
-)
-
-func (fl *file) Stat() (fs.FileInfo, error) { return fl.info, nil }
-
-func (fl *file) Read(p []byte) (int, error) {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	if fl.closed {
-		return 0, &fs.PathError{Op: "read", Path: fl.name, Err: fs.ErrClosed}
-	}
-	n, err := fl.readAt(p, fl.pos)
-	fl.pos += int64(n)
-	return n, err
-}
-
-// ReadAt reads len(p) bytes at offset off; it may be called concurrently.
-func (fl *file) ReadAt(p []byte, off int64) (int, error) {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	if fl.closed {
-		return 0, &fs.PathError{Op: "read", Path: fl.name, Err: fs.ErrClosed}
-	}
-	return fl.readAt(p, off)
-}
-
-func (fl *file) readAt(p []byte, off int64) (int, error) {
-	if fl.c == nil {
-		return 0, io.EOF
-	}
-	n, err := fl.c.readAt(p, off)
-	if err != nil && err != io.EOF {
-		err = &fs.PathError{Op: "read", Path: fl.name, Err: err}
-	}
-	return n, err
-}
-
-func (fl *file) Seek(offset int64, whence int) (int64, error) {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	if fl.closed {
-		return 0, &fs.PathError{Op: "seek", Path: fl.name, Err: fs.ErrClosed}
-	}
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += fl.pos
-	case io.SeekEnd:
-		offset += fl.info.size
-	default:
-		return 0, &fs.PathError{Op: "seek", Path: fl.name, Err: fs.ErrInvalid}
-	}
-	if offset < 0 {
-		return 0, &fs.PathError{Op: "seek", Path: fl.name, Err: fs.ErrInvalid}
-	}
-	fl.pos = offset
-	return offset, nil
-}
-
-func (fl *file) Close() error {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	if fl.closed {
-		return &fs.PathError{Op: "close", Path: fl.name, Err: fs.ErrClosed}
-	}
-	fl.closed = true
-	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgfile"
 )
 
 const (
@@ -132,7 +134,7 @@ func (f *FS) readDirList(in *inode) (*dirList, error) {
 				continue
 			}
 			c.cur = r
-			n, err := c.readAt(blk, off)
+			n, err := c.ReadAt(blk, off)
 			if err != nil && err != io.EOF {
 				p.fail(err)
 				continue
@@ -318,7 +320,7 @@ func (f *FS) readLink(in *inode) (string, error) {
 			return "", fmt.Errorf("symlink inode %d: %w", in.ino, err)
 		}
 		b = make([]byte, in.size)
-		if n, err := c.readAt(b, 0); n < len(b) {
+		if n, err := c.ReadAt(b, 0); n < len(b) {
 			return "", fmt.Errorf("symlink inode %d: %w", in.ino, err)
 		}
 	}
@@ -352,13 +354,14 @@ func (f *FS) Open(name string) (fs.File, error) {
 	if in.isDir() {
 		return &dirFile{f: f, name: name, info: info, stack: stack}, nil
 	}
-	fl := &file{info: info, name: name}
-	if in.isReg() {
-		if fl.c, err = f.newContent(in); err != nil {
-			return nil, pathError("open", name, fmt.Errorf("inode %d: %w", in.ino, err))
-		}
+	if !in.isReg() {
+		return imgfile.New(name, info, 0, nil), nil
 	}
-	return fl, nil
+	c, err := f.newContent(in)
+	if err != nil {
+		return nil, pathError("open", name, fmt.Errorf("inode %d: %w", in.ino, err))
+	}
+	return imgfile.New(name, info, c.size, c), nil
 }
 
 // ReadDir returns the named directory's entries sorted by name. A

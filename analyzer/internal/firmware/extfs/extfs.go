@@ -34,6 +34,8 @@ import (
 	"io"
 	"math"
 	"sync"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgfile"
 )
 
 var le = binary.LittleEndian
@@ -271,14 +273,10 @@ func (f *FS) readFull(b []byte, off int64) error {
 	if off < 0 || off > f.size || int64(len(b)) > f.size-off {
 		return fmt.Errorf("%d bytes at offset %d beyond the end of the image (%d bytes)", len(b), off, f.size)
 	}
-	n, err := f.r.ReadAt(b, off)
-	if n == len(b) {
-		return nil
+	if err := imgfile.ReadFull(f.r, b, off); err != nil {
+		return fmt.Errorf("reading %d bytes at offset %d: %w", len(b), off, err)
 	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("reading %d bytes at offset %d: %w", len(b), off, err)
+	return nil
 }
 
 // readBlock reads block n into b (len(b) ≤ block size).

@@ -2,20 +2,17 @@ package extfs
 
 import (
 	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgtest"
 )
 
 // fixtures are the images testdata/make.sh builds, with the kind each
@@ -35,23 +32,11 @@ var fixtures = []struct{ name, kind string }{
 // loadImage reads testdata/NAME.img or, gunzipped, testdata/NAME.img.gz.
 func loadImage(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name+".img"))
-	if err == nil {
-		return b
+	p := filepath.Join("testdata", name+".img")
+	if _, err := os.Stat(p); err != nil {
+		p += ".gz"
 	}
-	gz, err := os.ReadFile(filepath.Join("testdata", name+".img.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err = io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return imgtest.Load(t, p)
 }
 
 func openImage(t testing.TB, b []byte) *FS {
@@ -63,71 +48,10 @@ func openImage(t testing.TB, b []byte) *FS {
 	return f
 }
 
-// manifest walks fsys and describes it in make.sh's manifest format.
-func manifest(fsys *FS) ([]string, error) {
-	var lines []string
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == "." {
-			return nil
-		}
-		switch d.Type() {
-		case fs.ModeDir:
-			lines = append(lines, fmt.Sprintf("d %s - -", p))
-		case fs.ModeSymlink:
-			target, err := fsys.ReadLink(p)
-			if err != nil {
-				return err
-			}
-			lines = append(lines, fmt.Sprintf("l %s %d - %s", p, len(target), target))
-		case fs.ModeNamedPipe:
-			lines = append(lines, fmt.Sprintf("p %s - -", p))
-		case fs.ModeDevice | fs.ModeCharDevice:
-			lines = append(lines, fmt.Sprintf("c %s - -", p))
-		case 0:
-			sum, n, err := hashFile(fsys, p)
-			if err != nil {
-				return err
-			}
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			if info.Size() != n {
-				return fmt.Errorf("%s: Info().Size() = %d, read %d bytes", p, info.Size(), n)
-			}
-			lines = append(lines, fmt.Sprintf("f %s %d %s", p, n, sum))
-		default:
-			return fmt.Errorf("%s: unexpected type %v", p, d.Type())
-		}
-		return nil
-	})
-	slices.Sort(lines)
-	return lines, err
-}
-
-func hashFile(fsys fs.FS, p string) (string, int64, error) {
-	fl, err := fsys.Open(p)
-	if err != nil {
-		return "", 0, err
-	}
-	defer fl.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, fl)
-	return hex.EncodeToString(h.Sum(nil)), n, err
-}
-
+// readManifest reads testdata/NAME.manifest.
 func readManifest(t *testing.T, name string) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name+".manifest"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	slices.Sort(lines)
-	return lines
+	return imgtest.ReadManifest(t, filepath.Join("testdata", name+".manifest"))
 }
 
 // TestFixtures compares every file, symlink and directory of each image
@@ -144,14 +68,7 @@ func TestFixtures(t *testing.T) {
 			if f.Size() != int64(len(img)) || f.NeedsRecovery() {
 				t.Errorf("Size() = %d for %d bytes, NeedsRecovery() = %v", f.Size(), len(img), f.NeedsRecovery())
 			}
-			got, err := manifest(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := readManifest(t, fx.name)
-			if !slices.Equal(got, want) {
-				t.Errorf("manifest mismatch\n got: %s\nwant: %s", strings.Join(got, "\n      "), strings.Join(want, "\n      "))
-			}
+			imgtest.CheckManifest(t, f, "-", readManifest(t, fx.name))
 		})
 	}
 }
@@ -281,68 +198,54 @@ func TestLayouts(t *testing.T) {
 
 // TestConcurrentReads reads every file of an image from many goroutines.
 func TestConcurrentReads(t *testing.T) {
-	f := openImage(t, loadImage(t, "ext2"))
-	want := map[string]string{}
-	for _, l := range readManifest(t, "ext2") {
-		if fl := strings.Fields(l); fl[0] == "f" {
-			want[fl[1]] = fl[3]
-		}
+	want := readManifest(t, "ext2")
+	imgtest.CheckConcurrentReads(t, openImage(t, loadImage(t, "ext2")), want, imgtest.Files(want)...)
+}
+
+// TestRandomAccess checks ReadAt and Seek on every regular file of every
+// image: block maps, extent trees of each depth, holes, inline data.
+func TestRandomAccess(t *testing.T) {
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			t.Parallel()
+			f := openImage(t, loadImage(t, fx.name))
+			for _, p := range imgtest.Files(readManifest(t, fx.name)) {
+				imgtest.CheckRandomAccess(t, f, p, runEnds(t, f, p))
+			}
+		})
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 8*len(want))
-	for range 8 {
-		for p, sum := range want {
-			wg.Go(func() {
-				got, _, err := hashFile(f, p)
-				if err == nil && got != sum {
-					err = fmt.Errorf("%s: sha256 %s, want %s", p, got, sum)
-				}
-				if err != nil {
-					errs <- err
-				}
-			})
-		}
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
+	b, err := fs.ReadFile(openImage(t, loadImage(t, "ext4")), "opt/netwarden/sparse.dat")
+	if err != nil || bytes.Count(b, []byte{0}) < len(b)/2 {
+		t.Errorf("sparse.dat holes did not read as zeros: %v", err)
 	}
 }
 
-// TestReadAtSeek checks random access on an open file against the
-// sequential content.
-func TestReadAtSeek(t *testing.T) {
-	f := openImage(t, loadImage(t, "ext4"))
-	const p = "opt/netwarden/sparse.dat"
-	whole, err := fs.ReadFile(f, p)
+// runEnds returns where the runs of file name end (see mapper): its data
+// is contiguous on disk, or a hole, between them.
+func runEnds(t *testing.T, f *FS, name string) []int64 {
+	t.Helper()
+	_, in, err := f.walk(name, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl, err := f.Open(p)
+	c, err := f.newContent(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fl.Close()
-	ra := fl.(io.ReaderAt)
-	for _, off := range []int{0, 1, 1023, 1024, 65535, 65536 + 1000, len(whole) - 10} {
-		buf := make([]byte, 2000)
-		n, err := ra.ReadAt(buf, int64(off))
-		want := whole[off:min(off+2000, len(whole))]
-		if n != len(want) || !bytes.Equal(buf[:n], want) || (n < 2000) != (err == io.EOF) {
-			t.Errorf("ReadAt(%d) = %d, %v", off, n, err)
+	if c.m == nil { // inline data: one piece
+		return nil
+	}
+	var ends []int64
+	bs := uint64(f.blockSize)
+	for lblk := uint64(0); lblk*bs < uint64(c.size); {
+		r, err := c.m.lookup(lblk)
+		if err != nil {
+			t.Fatalf("%s: block %d: %v", name, lblk, err)
 		}
+		lblk = r.lblk + r.n
+		ends = append(ends, int64(lblk*bs))
 	}
-	if _, err := fl.(io.Seeker).Seek(65536, io.SeekStart); err != nil {
-		t.Fatal(err)
-	}
-	rest, err := io.ReadAll(fl)
-	if err != nil || !bytes.Equal(rest, whole[65536:]) {
-		t.Errorf("read after Seek: %d bytes, %v", len(rest), err)
-	}
-	if bytes.Count(whole, []byte{0}) < len(whole)/2 {
-		t.Error("sparse.dat holes did not read as zeros")
-	}
+	return ends
 }
 
 // TestNotExt checks that Open refuses what is not an ext image.
@@ -373,11 +276,7 @@ func TestNotExt(t *testing.T) {
 		"groups beyond the image":  hugeGroups,
 		"no group descriptors yet": good[:superblockOff+superblockSize+10],
 	}
-	for name, b := range cases {
-		if f, err := Open(bytes.NewReader(b), int64(len(b))); err == nil {
-			t.Errorf("%s: Open succeeded (%s)", name, f.Kind())
-		}
-	}
+	imgtest.CheckRefuses(t, Open, cases)
 }
 
 // patchInode returns a copy of img with inode p's raw bytes changed by
@@ -393,6 +292,20 @@ func patchInode(t *testing.T, img []byte, p string, edit func(raw []byte)) []byt
 	out := slices.Clone(img)
 	edit(out[off : off+f.inodeSize])
 	return out
+}
+
+// firstBlock returns the image offset of the first block of in's data.
+func firstBlock(t *testing.T, f *FS, in *inode) int64 {
+	t.Helper()
+	c, err := f.newContent(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.m.lookup(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(r.pblk) * f.blockSize
 }
 
 func inodeOffset(t *testing.T, f *FS, ino uint32) int64 {
@@ -464,15 +377,7 @@ func TestDirectoryLoops(t *testing.T) {
 	}
 	for _, target := range []uint32{rootIno, sub.ino} {
 		// Find the "deeper" entry in sub's directory block and retarget it.
-		c, err := f.newContent(sub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := c.m.lookup(0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blk := int64(r.pblk) * f.blockSize
+		blk := firstBlock(t, f, sub)
 		bad := slices.Clone(img)
 		i := bytes.Index(bad[blk:blk+f.blockSize], []byte("deeper"))
 		if i < 8 || le.Uint32(bad[blk+int64(i)-8:]) != deeper.ino {

@@ -12,7 +12,7 @@ func FuzzExtfs(f *testing.F) {
 		f.Add(img[:min(len(img), 96<<10)])
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		exercise(b)
+		exercise(t, b)
 	})
 }
 
@@ -35,6 +35,6 @@ func FuzzExtfsPatch(f *testing.F) {
 		saved := append([]byte(nil), img[at:at+n]...)
 		copy(img[at:], patch[:n])
 		defer copy(img[at:], saved)
-		exercise(img)
+		exercise(t, img)
 	})
 }

@@ -2,50 +2,25 @@ package extfs
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"io/fs"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgtest"
 )
 
-// exercise opens b and, if it is accepted, walks everything: every
-// directory, link and file (up to a bound per file and in total). Errors
-// are expected; panics and hangs are not.
-func exercise(b []byte) {
+// exercise opens b and, if it is accepted, walks everything (see
+// imgtest.WalkAll) within bounds per file, in total and in entries.
+// Errors are expected; panics and hangs are not.
+func exercise(t testing.TB, b []byte) {
 	f, err := Open(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return
 	}
 	f.Kind()
-	entries, budget := 0, int64(4<<20)
-	errStop := errors.New("enough")
-	fs.WalkDir(f, ".", func(p string, d fs.DirEntry, err error) error {
-		if entries++; entries > 5000 || budget <= 0 {
-			return errStop
-		}
-		if err != nil || p == "." {
-			return nil
-		}
-		d.Info()
-		f.Lstat(p)
-		f.Stat(p)
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			f.ReadLink(p)
-		case d.Type().IsRegular():
-			fl, err := f.Open(p)
-			if err != nil {
-				return nil
-			}
-			n, _ := io.Copy(io.Discard, io.LimitReader(fl, 1<<20))
-			budget -= n
-			fl.Close()
-		}
-		return nil
-	})
+	imgtest.WalkAll(t, f, imgtest.Limits{File: 1 << 20, Total: 4 << 20, Entries: 5000})
 }
 
 // TestTruncations opens each image cut at many lengths.
@@ -54,10 +29,10 @@ func TestTruncations(t *testing.T) {
 		img := loadImage(t, fx.name)
 		step := max(len(img)/200, 1)
 		for n := 0; n < len(img); n += step {
-			exercise(img[:n])
+			exercise(t, img[:n])
 		}
 		for n := 1000; n < 8192 && n < len(img); n += 24 {
-			exercise(img[:n])
+			exercise(t, img[:n])
 		}
 	}
 }
@@ -82,7 +57,7 @@ func TestCorruptions(t *testing.T) {
 			n++
 			for _, v := range []byte{0x00, 0xff, img[off] ^ 0x81} {
 				bad[off] = v
-				exercise(bad)
+				exercise(t, bad)
 			}
 			bad[off] = img[off]
 		}
@@ -98,7 +73,7 @@ func TestHostileGeometry(t *testing.T) {
 		for _, v := range []uint32{0, 1, 2, 7, 0x80, 0xffff, 0x10000, 0x7fffffff, 0xffffffff} {
 			bad := slices.Clone(img)
 			le.PutUint32(bad[superblockOff+off:], v)
-			exercise(bad)
+			exercise(t, bad)
 		}
 	}
 }
@@ -144,15 +119,7 @@ func TestDamagedDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := f.newContent(etc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := c.m.lookup(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk := int64(r.pblk) * f.blockSize
+	blk := firstBlock(t, f, etc)
 	bad := slices.Clone(img)
 	i := bytes.Index(bad[blk:blk+f.blockSize], []byte("hostname"))
 	if i < 8 {

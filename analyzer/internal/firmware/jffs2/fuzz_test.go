@@ -8,6 +8,7 @@ import (
 
 	"github.com/ulikunitz/xz/lzma"
 
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgfile"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
 
@@ -58,7 +59,7 @@ func FuzzDecompress(f *testing.F) {
 		for _, in := range fsys.inodes {
 			for _, n := range in.nodes {
 				src := make([]byte, n.csize)
-				readFull(fsys.r, src, n.pos+inodeSize)
+				imgfile.ReadFull(fsys.r, src, n.pos+inodeSize)
 				f.Add(n.compr, src, uint16(n.dsize))
 			}
 		}

@@ -42,6 +42,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgfile"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
 
@@ -440,11 +441,11 @@ func split(p string) []string {
 
 // readLink returns the target of a symbolic link: its data.
 func (f *FS) readLink(e entry) (string, error) {
-	fl := f.openData(e, fileInfo{})
-	if fl.size > maxLinkLen {
-		return "", fmt.Errorf("symbolic link target of %d bytes too long", fl.size)
+	d := f.openData(e)
+	if d.size > maxLinkLen {
+		return "", fmt.Errorf("symbolic link target of %d bytes too long", d.size)
 	}
-	b, err := io.ReadAll(fl)
+	b, err := io.ReadAll(imgfile.New("", fileInfo{}, d.size, d))
 	if err != nil {
 		return "", err
 	}
@@ -472,13 +473,12 @@ func (f *FS) Open(name string) (fs.File, error) {
 	info := f.info(path.Base(name), e)
 	switch e.mode & unixmode.IFMT {
 	case unixmode.IFDIR:
-		return &dirFile{info: info, path: name, entries: f.dirEntries(e.ino)}, nil
+		return imgfile.NewDir(name, info, f.dirEntries(e.ino)), nil
 	case unixmode.IFREG:
-		fl := f.openData(e, info)
-		fl.path = name
-		return fl, nil
+		d := f.openData(e)
+		return imgfile.New(name, info, d.size, d), nil
 	}
-	return &file{info: info, path: name}, nil
+	return imgfile.New(name, info, 0, nil), nil
 }
 
 // dirEntries lists directory ino in name order.
@@ -558,21 +558,9 @@ func (w *window) at(off int64, n int) ([]byte, error) {
 	}
 	w.buf = w.buf[:size]
 	w.off = off
-	if err := readFull(w.r, w.buf, off); err != nil {
+	if err := imgfile.ReadFull(w.r, w.buf, off); err != nil {
 		w.buf = w.buf[:0]
 		return nil, err
 	}
 	return w.buf[:n], nil
-}
-
-// readFull reads len(b) bytes at off.
-func readFull(r io.ReaderAt, b []byte, off int64) error {
-	n, err := r.ReadAt(b, off)
-	if n == len(b) {
-		return nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return err
 }

@@ -19,6 +19,8 @@ import (
 	"hash/crc32"
 	"io"
 	"sort"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgfile"
 )
 
 const (
@@ -125,19 +127,6 @@ func parseVID(b []byte) (vidHeader, error) {
 		dataCRC:  binary.BigEndian.Uint32(b[32:36]),
 		sqnum:    binary.BigEndian.Uint64(b[40:48]),
 	}, nil
-}
-
-// readAt fills p from r at off. A full read is a success even when r
-// also reports io.EOF (io.ReaderAt allows that at the end of the input).
-func readAt(r io.ReaderAt, p []byte, off int64) error {
-	n, err := r.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return err
 }
 
 // allFF reports whether b is erased flash.
@@ -248,7 +237,7 @@ func (r *volReader) ReadAt(p []byte, off int64) (int, error) {
 			n += len(chunk)
 			continue
 		}
-		if err := readAt(v.im.r, chunk, start+in); err != nil {
+		if err := imgfile.ReadFull(v.im.r, chunk, start+in); err != nil {
 			return n, fmt.Errorf("volume %q LEB %d: PEB at 0x%x: %w", v.Name, lnum, start-v.im.dataOff, err)
 		}
 		n += len(chunk)
@@ -262,7 +251,7 @@ func (r *volReader) ReadAt(p []byte, off int64) (int, error) {
 // Open reads the UBI image in r[0:size).
 func Open(r io.ReaderAt, size int64) (*Image, error) {
 	hdr := make([]byte, hdrSize)
-	if err := readAt(r, hdr, 0); err != nil {
+	if err := imgfile.ReadFull(r, hdr, 0); err != nil {
 		return nil, fmt.Errorf("ubi: reading EC header: %w", err)
 	}
 	ec, err := parseEC(hdr)
@@ -293,7 +282,7 @@ func findPEBSize(r io.ReaderAt, size int64, ref ecHeader) (int64, error) {
 	var offs []int64
 	hdr := make([]byte, hdrSize)
 	for off := int64(minPEBSize); off+hdrSize <= size; off += minPEBSize {
-		if err := readAt(r, hdr, off); err != nil {
+		if err := imgfile.ReadFull(r, hdr, off); err != nil {
 			return 0, fmt.Errorf("ubi: reading at 0x%x: %w", off, err)
 		}
 		if string(hdr[:4]) != ecMagic {
@@ -344,7 +333,7 @@ func (im *Image) scan() (map[[2]uint32][]pebRef, error) {
 		if base+im.dataOff > im.size {
 			break // truncated before any data
 		}
-		if err := readAt(im.r, hdr, base); err != nil {
+		if err := imgfile.ReadFull(im.r, hdr, base); err != nil {
 			return nil, fmt.Errorf("ubi: PEB %d: %w", i, err)
 		}
 		if allFF(hdr) {
@@ -355,7 +344,7 @@ func (im *Image) scan() (map[[2]uint32][]pebRef, error) {
 			im.problem("PEB %d: %v", i, err)
 			continue
 		}
-		if err := readAt(im.r, hdr, base+im.vidOff); err != nil {
+		if err := imgfile.ReadFull(im.r, hdr, base+im.vidOff); err != nil {
 			return nil, fmt.Errorf("ubi: PEB %d: %w", i, err)
 		}
 		if allFF(hdr) {
@@ -395,7 +384,7 @@ func (im *Image) pickCopy(refs []pebRef) []pebRef {
 			continue
 		}
 		buf := make([]byte, n)
-		if err := readAt(im.r, buf, int64(ref.peb)*im.pebSize+im.dataOff); err == nil && ubiCRC(buf) == ref.vid.dataCRC {
+		if err := imgfile.ReadFull(im.r, buf, int64(ref.peb)*im.pebSize+im.dataOff); err == nil && ubiCRC(buf) == ref.vid.dataCRC {
 			return refs[i:]
 		}
 		im.problem("PEB %d: copy of volume %d LEB %d has a bad data CRC", ref.peb, ref.vid.volID, ref.vid.lnum)
@@ -424,7 +413,7 @@ func (im *Image) readVtbl(leb map[[2]uint32][]pebRef) map[uint32]vtblRecord {
 			continue
 		}
 		buf := make([]byte, slots*vtblRecordSize)
-		if err := readAt(im.r, buf, int64(refs[0].peb)*im.pebSize+im.dataOff); err != nil {
+		if err := imgfile.ReadFull(im.r, buf, int64(refs[0].peb)*im.pebSize+im.dataOff); err != nil {
 			im.problem("volume table copy %d: %v", l, err)
 			continue
 		}

@@ -9,8 +9,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgfile"
 )
 
 const (
@@ -132,7 +133,7 @@ func (f *FS) Open(name string) (fs.File, error) {
 		return &dirFile{f: f, name: name, in: in}, nil
 	case 0:
 	default:
-		return &file{f: f, name: name, in: in, cur: -1}, nil
+		return imgfile.New(name, &fileInfo{name: path.Base(name), in: in}, 0, nil), nil
 	}
 	if err := in.encrypted(); err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
@@ -140,7 +141,8 @@ func (f *FS) Open(name string) (fs.File, error) {
 	if in.size > maxFileSize {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("inode %d: size %d too large", in.ino, in.size)}
 	}
-	return &file{f: f, name: name, in: in, size: int64(in.size), blocks: f.data[in.ino], cur: -1}, nil
+	data := &blockData{f: f, ino: in.ino, blocks: f.data[in.ino], cur: -1}
+	return imgfile.New(name, &fileInfo{name: path.Base(name), in: in}, int64(in.size), data), nil
 }
 
 // ReadDir lists a directory, sorted by name. Entries that cannot be read
@@ -304,148 +306,56 @@ func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	return out, err
 }
 
-// file is an open regular file: its data is read a block at a time. It is
-// safe for concurrent use: mu guards the read position and the block
-// cache, so that ReadAt calls on one handle can share the decoded block.
-type file struct {
+// blockData reads a file's data a block at a time, keeping the last
+// block decoded for the next read; imgfile.File serialises the reads.
+type blockData struct {
 	f      *FS
-	name   string
-	in     *inode
-	size   int64 // 0 for a device, fifo or socket
+	ino    uint32
 	blocks []dataRef
 
-	mu     sync.Mutex
-	pos    int64 // read position of Read and Seek
-	cur    int64 // the block in buf, or -1
-	buf    []byte
-	node   []byte // the last data node read
-	closed bool
+	cur  int64 // the block in buf, or -1
+	buf  []byte
+	node []byte // the last data node read
 }
 
-var (
-	_ io.ReaderAt = (*file)(nil)
-	_ io.Seeker   = (*file)(nil)
-)
-
-func (fl *file) Stat() (fs.FileInfo, error) {
-	return &fileInfo{name: path.Base(fl.name), in: fl.in}, nil
-}
-
-// Close releases the block buffers; the handle cannot be used afterwards.
-func (fl *file) Close() error {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	if fl.closed {
-		return fl.pathError("close", fs.ErrClosed)
-	}
-	fl.closed = true
-	fl.cur, fl.buf, fl.node = -1, nil, nil
-	return nil
-}
-
-// Read implements io.Reader: it reads from the read position and
-// advances it.
-func (fl *file) Read(p []byte) (int, error) {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	if fl.closed {
-		return 0, fl.pathError("read", fs.ErrClosed)
-	}
-	n, err := fl.readAt(p, fl.pos)
-	fl.pos += int64(n)
-	return n, err
-}
-
-// ReadAt implements io.ReaderAt; it does not move the read position and
-// may be called concurrently.
-func (fl *file) ReadAt(p []byte, off int64) (int, error) {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	if fl.closed {
-		return 0, fl.pathError("read", fs.ErrClosed)
-	}
-	return fl.readAt(p, off)
-}
-
-// Seek implements io.Seeker. A position past the end is allowed (reads
-// there return io.EOF); a negative one is not.
-func (fl *file) Seek(offset int64, whence int) (int64, error) {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	if fl.closed {
-		return 0, fl.pathError("seek", fs.ErrClosed)
-	}
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += fl.pos
-	case io.SeekEnd:
-		offset += fl.size
-	default:
-		return 0, fl.pathError("seek", fmt.Errorf("whence %d: %w", whence, fs.ErrInvalid))
-	}
-	// The position and the size are never negative, so only a large
-	// offset can overflow, and it wraps to a negative position.
-	if offset < 0 {
-		return 0, fl.pathError("seek", fmt.Errorf("negative position %d: %w", offset, fs.ErrInvalid))
-	}
-	fl.pos = offset
-	return offset, nil
-}
-
-// readAt fills p from offset off, block by block, keeping the last block
-// decoded for the next call. The caller holds mu.
-func (fl *file) readAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fl.pathError("read", fmt.Errorf("negative offset %d: %w", off, fs.ErrInvalid))
-	}
-	if off >= fl.size {
-		return 0, io.EOF
-	}
-	var eof error
-	if int64(len(p)) > fl.size-off {
-		p, eof = p[:fl.size-off], io.EOF
-	}
+// ReadAt fills p from offset off, block by block.
+func (d *blockData) ReadAt(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) {
 		pos := off + int64(n)
 		blk := pos / blockSize
-		if blk != fl.cur {
-			if err := fl.load(blk); err != nil {
-				return n, fl.pathError("read", err)
+		if blk != d.cur {
+			if err := d.load(blk); err != nil {
+				return n, err
 			}
 		}
 		// p ends at or before the end of the file, so the zeros after
 		// the file's end in its last block are never copied.
-		n += copy(p[n:], fl.buf[pos%blockSize:])
+		n += copy(p[n:], d.buf[pos%blockSize:])
 	}
-	return n, eof
-}
-
-func (fl *file) pathError(op string, err error) error {
-	return &fs.PathError{Op: op, Path: fl.name, Err: err}
+	return n, nil
 }
 
 // load reads block blk into buf: a data node, or zeros for a hole.
-func (fl *file) load(blk int64) error {
-	if fl.buf == nil {
-		fl.buf = make([]byte, blockSize)
+func (d *blockData) load(blk int64) error {
+	if d.buf == nil {
+		d.buf = make([]byte, blockSize)
 	}
-	fl.cur = -1
-	ino := fl.in.ino
-	i := sort.Search(len(fl.blocks), func(i int) bool { return int64(fl.blocks[i].block) >= blk })
-	if i == len(fl.blocks) || int64(fl.blocks[i].block) != blk {
+	d.cur = -1
+	ino := d.ino
+	i := sort.Search(len(d.blocks), func(i int) bool { return int64(d.blocks[i].block) >= blk })
+	if i == len(d.blocks) || int64(d.blocks[i].block) != blk {
 		k := makeKey(ino, keyData, uint32(blk))
-		if err := fl.f.damageIn(k, k); err != nil {
+		if err := d.f.damageIn(k, k); err != nil {
 			return fmt.Errorf("inode %d block %d: %w", ino, blk, err)
 		}
-		clear(fl.buf)
-		fl.cur = blk
+		clear(d.buf)
+		d.cur = blk
 		return nil
 	}
-	if err := fl.f.readBlock(ino, fl.blocks[i], fl.buf, &fl.node); err != nil {
+	if err := d.f.readBlock(ino, d.blocks[i], d.buf, &d.node); err != nil {
 		return fmt.Errorf("inode %d block %d: %w", ino, blk, err)
 	}
-	fl.cur = blk
+	d.cur = blk
 	return nil
 }

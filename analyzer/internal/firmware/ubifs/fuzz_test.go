@@ -3,13 +3,15 @@ package ubifs
 import (
 	"bytes"
 	"testing"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgtest"
 )
 
 // FuzzOpen opens arbitrary images and reads everything in them, with Read
 // and ReadAt: it must never panic or hang.
 func FuzzOpen(f *testing.F) {
-	f.Add(gunzip(f, "testdata/tiny.ubifs.gz"))
-	f.Add(gunzip(f, "testdata/tiny-auth.ubifs.gz"))
+	f.Add(imgtest.Load(f, "testdata/tiny.ubifs.gz"))
+	f.Add(imgtest.Load(f, "testdata/tiny-auth.ubifs.gz"))
 	verifyCRC = false
 	defer func() { verifyCRC = true }()
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -25,7 +27,7 @@ func FuzzOpen(f *testing.F) {
 // nodes, not the erased space) and reads everything: it steers the fuzzer
 // to the metadata that whole-image mutations rarely hit.
 func FuzzPatch(f *testing.F) {
-	img := gunzip(f, "testdata/tiny.ubifs.gz")
+	img := imgtest.Load(f, "testdata/tiny.ubifs.gz")
 	var used []int
 	for i, c := range img {
 		if c != 0xff {

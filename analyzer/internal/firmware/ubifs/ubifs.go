@@ -33,6 +33,8 @@ import (
 	"slices"
 	"sort"
 	"sync"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgfile"
 )
 
 // On-flash constants (fs/ubifs/ubifs-media.h).
@@ -240,26 +242,13 @@ func (f *FS) readNodeInto(l loc, typ int, buf []byte) ([]byte, error) {
 		b = make([]byte, l.len)
 	}
 	b = b[:l.len]
-	if err := readAt(f.r, b, off); err != nil {
+	if err := imgfile.ReadFull(f.r, b, off); err != nil {
 		return nil, fmt.Errorf("node at %v: %w", l, err)
 	}
 	if err := checkNode(b, typ); err != nil {
 		return nil, fmt.Errorf("node at %v: %w", l, err)
 	}
 	return b, nil
-}
-
-// readAt fills p from r at off. A full read is a success even when r
-// also reports io.EOF (io.ReaderAt allows that at the end of the input).
-func readAt(r io.ReaderAt, p []byte, off int64) error {
-	n, err := r.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return err
 }
 
 // hashLen returns the digest size of a kernel hash_algo id.
@@ -284,7 +273,7 @@ func hashLen(algo uint16) int {
 // readSuperblock reads and checks the superblock node at LEB 0.
 func (f *FS) readSuperblock() error {
 	b := make([]byte, sbNodeSize)
-	if err := readAt(f.r, b, 0); err != nil {
+	if err := imgfile.ReadFull(f.r, b, 0); err != nil {
 		return fmt.Errorf("reading superblock: %w", err)
 	}
 	if binary.LittleEndian.Uint32(b) != nodeMagic || b[20] != sbNode {
@@ -339,7 +328,7 @@ func (f *FS) readMaster() (root loc, logLnum uint32, err error) {
 			continue
 		}
 		buf := make([]byte, n)
-		if err := readAt(f.r, buf, start); err != nil {
+		if err := imgfile.ReadFull(f.r, buf, start); err != nil {
 			errs = append(errs, fmt.Errorf("master LEB %d: %w", lnum, err))
 			continue
 		}
@@ -389,7 +378,7 @@ func (f *FS) countJournalRefs(logLnum uint32) int {
 			break
 		}
 		buf := make([]byte, size)
-		if readAt(f.r, buf, start) != nil {
+		if imgfile.ReadFull(f.r, buf, start) != nil {
 			break
 		}
 		nodes := 0

@@ -2,47 +2,22 @@ package ubifs
 
 import (
 	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
-	"os"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgtest"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/ubi"
 )
 
 var compressors = []string{"lzo", "zlib", "zstd", "none", "favor_lzo"}
 
-// gunzip returns the gunzipped file at path.
-func gunzip(t testing.TB, path string) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func fixture(t testing.TB, comp string) []byte {
-	return gunzip(t, "testdata/rootfs-"+comp+".ubifs.gz")
+	return imgtest.Load(t, "testdata/rootfs-"+comp+".ubifs.gz")
 }
 
 func openBytes(t testing.TB, b []byte) *FS {
@@ -54,93 +29,10 @@ func openBytes(t testing.TB, b []byte) *FS {
 	return f
 }
 
-// listing walks fsys and returns its manifest lines ("type path size
-// sha256 [target]"), reading the regular files in parallel.
-func listing(t *testing.T, fsys *FS) []string {
-	t.Helper()
-	var lines []string
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == "." {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if info.Mode().Type() != d.Type() {
-			t.Errorf("%s: entry type %v, inode type %v", p, d.Type(), info.Mode().Type())
-		}
-		add := func(s string) {
-			mu.Lock()
-			lines = append(lines, s)
-			mu.Unlock()
-		}
-		switch d.Type() {
-		case fs.ModeDir:
-			add("d " + p + " 0 -")
-		case fs.ModeSymlink:
-			target, err := fsys.ReadLink(p)
-			if err != nil {
-				return err
-			}
-			add(fmt.Sprintf("l %s %d - %s", p, len(target), target))
-		case fs.ModeNamedPipe:
-			add("p " + p + " 0 -")
-		case fs.ModeDevice:
-			add("b " + p + " 0 -")
-		case fs.ModeDevice | fs.ModeCharDevice:
-			add("c " + p + " 0 -")
-		case 0:
-			wg.Go(func() {
-				f, err := fsys.Open(p)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				defer f.Close()
-				h := sha256.New()
-				n, err := io.CopyBuffer(h, f, make([]byte, 1000)) // not a block multiple
-				if err != nil {
-					t.Error(err)
-				}
-				if n != info.Size() {
-					t.Errorf("%s: read %d bytes, size %d", p, n, info.Size())
-				}
-				add(fmt.Sprintf("f %s %d %s", p, n, hex.EncodeToString(h.Sum(nil))))
-			})
-		default:
-			t.Errorf("%s: unexpected type %v", p, d.Type())
-		}
-		return nil
-	})
-	wg.Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(lines)
-	return lines
-}
-
+// manifest reads testdata/NAME.manifest.
 func manifest(t *testing.T, name string) []string {
-	b, err := os.ReadFile("testdata/" + name + ".manifest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	slices.Sort(lines)
-	return lines
-}
-
-func compare(t *testing.T, name string, got, want []string) {
 	t.Helper()
-	if !slices.Equal(got, want) {
-		t.Errorf("%s: listing differs\n got: %q\nwant: %q", name, got, want)
-	}
+	return imgtest.ReadManifest(t, "testdata/"+name+".manifest")
 }
 
 // TestFixtures reads every mkfs.ubifs fixture and compares every file,
@@ -149,14 +41,13 @@ func TestFixtures(t *testing.T) {
 	want := manifest(t, "rootfs")
 	for _, comp := range compressors {
 		t.Run(comp, func(t *testing.T) {
-			fsys := openBytes(t, fixture(t, comp))
-			compare(t, comp, listing(t, fsys), want)
+			imgtest.CheckManifest(t, openBytes(t, fixture(t, comp)), "0", want)
 		})
 	}
 	for _, name := range []string{"tiny", "tiny-auth"} {
 		t.Run(name, func(t *testing.T) {
-			fsys := openBytes(t, gunzip(t, "testdata/"+name+".ubifs.gz"))
-			compare(t, name, listing(t, fsys), manifest(t, "tiny"))
+			fsys := openBytes(t, imgtest.Load(t, "testdata/"+name+".ubifs.gz"))
+			imgtest.CheckManifest(t, fsys, "0", manifest(t, "tiny"))
 		})
 	}
 }
@@ -170,11 +61,9 @@ func TestRandomAccess(t *testing.T) {
 	}
 	for img, man := range images {
 		t.Run(img, func(t *testing.T) {
-			fsys := openBytes(t, gunzip(t, "testdata/"+img+".ubifs.gz"))
-			for _, line := range manifest(t, man) {
-				if fields := strings.Fields(line); fields[0] == "f" {
-					checkRandomAccess(t, fsys, fields[1])
-				}
+			fsys := openBytes(t, imgtest.Load(t, "testdata/"+img+".ubifs.gz"))
+			for _, p := range imgtest.Files(manifest(t, man)) {
+				checkRandomAccess(t, fsys, p)
 			}
 		})
 	}
@@ -183,13 +72,7 @@ func TestRandomAccess(t *testing.T) {
 // TestReadAtCache checks that nearby reads reuse the decoded block.
 func TestReadAtCache(t *testing.T) {
 	for _, comp := range []string{"lzo", "zstd"} {
-		img := fixture(t, comp)
-		reads := &countingReaderAt{r: bytes.NewReader(img)}
-		f, err := Open(reads, int64(len(img)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkCached(t, f, reads, "usr/lib/blob.bin")
+		imgtest.CheckCached(t, Open, fixture(t, comp), "usr/lib/blob.bin")
 	}
 }
 
@@ -197,7 +80,7 @@ func TestReadAtCache(t *testing.T) {
 // through the ubi package.
 func TestThroughUBI(t *testing.T) {
 	for img, man := range map[string]string{"rootfs.ubi": "rootfs", "tiny.ubi": "tiny"} {
-		b := gunzip(t, "../ubi/testdata/"+img+".gz")
+		b := imgtest.Load(t, "../ubi/testdata/"+img+".gz")
 		im, err := ubi.Open(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			t.Fatal(err)
@@ -212,7 +95,7 @@ func TestThroughUBI(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", img, err)
 			}
-			compare(t, img, listing(t, fsys), manifest(t, man))
+			imgtest.CheckManifest(t, fsys, "0", manifest(t, man))
 		}
 		if !found {
 			t.Errorf("%s: no rootfs volume", img)
@@ -317,29 +200,14 @@ func TestFSConformance(t *testing.T) {
 
 // TestNotUBIFS checks that Open refuses other data.
 func TestNotUBIFS(t *testing.T) {
-	rnd := make([]byte, 1<<20)
-	for i := range rnd {
-		rnd[i] = byte(rand.Uint32())
-	}
-	badCRC := fixture(t, "lzo")
-	badCRC[100] ^= 1
-	noMaster := fixture(t, "lzo")
+	others := imgtest.Foreign(1<<20, "../testdata/rootfs-gzip.sqfs", "../testdata/rootfs-ext4.img")
+	others["bad superblock CRC"] = fixture(t, "lzo")
+	others["bad superblock CRC"][100] ^= 1
+	others["no master"] = fixture(t, "lzo")
 	lebSize := 126976
-	clear(noMaster[lebSize : 3*lebSize])
-	others := map[string][]byte{
-		"empty": nil, "random": rnd, "zeros": make([]byte, 1<<20), "bad superblock CRC": badCRC,
-		"no master": noMaster, "ubi": gunzip(t, "../ubi/testdata/rootfs.ubi.gz"),
-	}
-	for _, p := range []string{"../testdata/rootfs-gzip.sqfs", "../testdata/rootfs-ext4.img"} {
-		if b, err := os.ReadFile(p); err == nil {
-			others[p] = b
-		}
-	}
-	for name, b := range others {
-		if _, err := Open(bytes.NewReader(b), int64(len(b))); err == nil {
-			t.Errorf("%s: Open succeeded", name)
-		}
-	}
+	clear(others["no master"][lebSize : 3*lebSize])
+	others["ubi"] = imgtest.Load(t, "../ubi/testdata/rootfs.ubi.gz")
+	imgtest.CheckRefuses(t, Open, others)
 }
 
 // reseal recomputes the CRC of the node at b.
@@ -540,29 +408,10 @@ func TestDirectoryLoop(t *testing.T) {
 	}
 }
 
-// walkAll opens and reads everything, and probes each file with ReadAt
-// (see probeReadAt); errors are fine, panics and hangs are not.
+// walkAll walks fsys, reading up to 1 MiB of each file (see
+// imgtest.WalkAll); it must neither panic nor hang.
 func walkAll(t testing.TB, fsys *FS) {
-	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == "." {
-			return nil
-		}
-		_, _ = d.Info()
-		_, _ = fsys.Lstat(p)
-		switch d.Type() {
-		case fs.ModeSymlink:
-			_, _ = fsys.ReadLink(p)
-		case 0:
-			if f, err := fsys.Open(p); err == nil {
-				head := make([]byte, 8192)
-				n, _ := io.ReadFull(f, head)
-				_, _ = io.Copy(io.Discard, io.LimitReader(f, 1<<20-int64(n)))
-				probeReadAt(t, f, head[:n])
-				f.Close()
-			}
-		}
-		return nil
-	})
+	imgtest.WalkAll(t, fsys, imgtest.Limits{File: 1 << 20})
 }
 
 // TestHostile truncates a fixture at many offsets and flips bytes in its
