@@ -290,9 +290,11 @@ func (t *Tree) Lookup(p string) (Entry, bool) {
 const maxLinkHops = 40
 
 // LinkGap resolves the symbolic link at p inside the tree the way the
-// appliance would (absolute targets are relative to the tree's root) and
-// returns a gap reason for a loop or a target outside the tree, else ""
-// (a dangling link hides nothing). Nothing outside the tree is touched.
+// appliance's kernel would, with the tree as its root: absolute targets
+// start at the tree's root and ".." at the root stays there. It returns a
+// gap reason for a loop, else "": a link whose target is missing hides
+// nothing, and any target it reaches is in the tree and scanned at its own
+// path. Nothing outside the tree is touched.
 func (t *Tree) LinkGap(p string) string {
 	cur := p
 	for range maxLinkHops {
@@ -301,38 +303,13 @@ func (t *Tree) LinkGap(p string) string {
 			return ""
 		}
 		target := e.Link
-		if strings.HasPrefix(target, "/") {
-			cur = path.Clean(target)
-			continue
+		if !strings.HasPrefix(target, "/") {
+			target = path.Join(path.Dir(cur), target)
 		}
-		if escapes(path.Dir(cur), target) {
-			return fmt.Sprintf("symlink points out of the scanned tree (-> %s); not followed", target)
-		}
-		cur = path.Clean("/" + path.Join(path.Dir(cur), target))
+		// Cleaning a rooted path drops the ".." that climb above "/".
+		cur = path.Clean("/" + target)
 	}
 	return fmt.Sprintf("symlink loop (more than %d links); not followed", maxLinkHops)
-}
-
-// escapes reports whether joining a relative target to dir climbs above
-// the tree's root.
-func escapes(dir, target string) bool {
-	depth := 0
-	if d := strings.Trim(dir, "/"); d != "" {
-		depth = strings.Count(d, "/") + 1
-	}
-	for _, part := range strings.Split(target, "/") {
-		switch part {
-		case "", ".":
-		case "..":
-			depth--
-			if depth < 0 {
-				return true
-			}
-		default:
-			depth++
-		}
-	}
-	return false
 }
 
 // rooted turns an fs.FS path into a "/"-rooted one.
