@@ -205,11 +205,23 @@ func (p *ContentPattern) matchContent(o *Observation, litBase int) (ContentHit, 
 	return h, len(h.Values) >= need
 }
 
-// matchNames returns the names that match any glob, sorted.
+// matchNames returns the names that match any glob, sorted. A binary has
+// thousands of symbols, so each glob's literal prefix (the text before its
+// first wildcard) rejects most names before path.Match runs.
 func matchNames(globs, names []string) []string {
+	prefixes := make([]string, len(globs))
+	for i, g := range globs {
+		prefixes[i] = g
+		if j := strings.IndexAny(g, `*?[\`); j >= 0 {
+			prefixes[i] = g[:j]
+		}
+	}
 	var out []string
 	for _, n := range names {
-		for _, g := range globs {
+		for i, g := range globs {
+			if !strings.HasPrefix(n, prefixes[i]) {
+				continue
+			}
 			if ok, _ := path.Match(g, n); ok {
 				out = append(out, n)
 				break
