@@ -86,7 +86,7 @@ func (a *run) scanTree(ctx context.Context, t *fstree.Tree, at report.Location, 
 		var err error
 		if spill, err = inventory.NewSpill("", spillMax); err == nil {
 			defer spill.Close()
-			opts.Keep = spill.Writer
+			opts.Keep = func(p string, n int64) fscan.Copy { return spill.Writer(p, n) }
 		}
 	}
 	if raw {

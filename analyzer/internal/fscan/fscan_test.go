@@ -1,7 +1,10 @@
 package fscan
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,5 +195,81 @@ func TestMIMETypesAndHeldBinaries(t *testing.T) {
 	}
 	if hit == nil || hit.Value != ".GEO.KASPERSKY.COM" {
 		t.Errorf("hits = %+v, want the update host as found", res.Files[0].Hits)
+	}
+}
+
+// memCopy is a Copy kept in memory.
+type memCopy struct {
+	buf  bytes.Buffer
+	kept bool
+}
+
+func (c *memCopy) Write(b []byte) (int, error) { return c.buf.Write(b) }
+func (c *memCopy) Close() error                { c.kept = true; return nil }
+func (c *memCopy) Kept() io.ReaderAt {
+	if !c.kept {
+		return nil
+	}
+	return bytes.NewReader(c.buf.Bytes())
+}
+
+// noRandomAccess fails every ReadAt: reading a file at an offset again is
+// what a kept copy spares for a binary too large to hold.
+type noRandomAccess struct{ fstree.File }
+
+func (noRandomAccess) ReadAt([]byte, int64) (int, error) {
+	return 0, errors.New("read at an offset")
+}
+
+// TestLargeBinaryParsedFromCopy checks that a binary too large to hold is
+// parsed, and its hit bytes read, from the copy the scan kept while
+// streaming it, not from the file again.
+func TestLargeBinaryParsedFromCopy(t *testing.T) {
+	exe, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Skip("no /bin/true to copy: ", err)
+	}
+	root := t.TempDir()
+	body := string(exe) + strings.Repeat("\x00", maxHeld) + "DNL-01.GEO.KASPERSKY.COM"
+	write(t, root, "bin/big", body)
+	tree, err := fstree.List(context.Background(), os.DirFS(root).(fstree.FS), fstree.Limits{},
+		fstree.WithFileWrapper(func(f fstree.File) fstree.File { return noRandomAccess{f} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copies []*memCopy
+	keep := func(string, int64) Copy {
+		c := &memCopy{}
+		copies = append(copies, c)
+		return c
+	}
+	res, err := newScanner(t).Scan(context.Background(), tree, Options{Keep: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Gaps) > 0 {
+		t.Fatalf("gaps = %+v", res.Gaps)
+	}
+	if len(copies) != 1 || copies[0].buf.String() != body {
+		t.Fatalf("%d copies; want one whole copy of the binary", len(copies))
+	}
+	if len(res.Files) != 1 || res.Files[0].Facts == nil || res.Files[0].Facts.Format != "elf" {
+		t.Fatalf("files = %+v, want the binary with its ELF facts", res.Files)
+	}
+	found := false
+	for _, h := range res.Files[0].Hits {
+		found = found || h.Value == ".GEO.KASPERSKY.COM" && h.Offset == int64(len(body)-len(".GEO.KASPERSKY.COM"))
+	}
+	if !found {
+		t.Errorf("hits = %+v, want the update host read from the copy", res.Files[0].Hits)
+	}
+
+	// Without a copy the binary is read at offsets again, which fails here.
+	res, err = newScanner(t).Scan(context.Background(), tree, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Gaps) != 1 {
+		t.Errorf("gaps without a copy = %+v, want the binary", res.Gaps)
 	}
 }

@@ -95,11 +95,20 @@ type Options struct {
 	// MIMETypes asks for the MIME type of every file read, so a package
 	// cataloger reading the same tree needs not read the files again.
 	MIMETypes bool
-	// Keep, when set, is asked for a writer for every binary the scan
-	// reads (by path and size); the scan writes the binary to it as it
-	// reads it and closes it, so a cataloger can keep a copy instead of
-	// reading the file again.
-	Keep func(path string, size int64) io.WriteCloser
+	// Keep, when set, is asked for a Copy of every binary the scan reads
+	// (by path and size); the scan writes the binary to it as it reads it
+	// and closes it, so a cataloger can keep a copy instead of reading the
+	// file again. The scan reads a binary too large to hold in memory
+	// back from its copy to parse its metadata.
+	Keep func(path string, size int64) Copy
+}
+
+// Copy receives a binary as the scan reads it.
+type Copy interface {
+	io.WriteCloser
+	// Kept returns a reader of the copy once Close has kept it whole,
+	// else nil.
+	Kept() io.ReaderAt
 }
 
 // ScanTree scans every regular file under the directory root.
@@ -189,7 +198,7 @@ const maxHeld = 16 << 20
 type worker struct {
 	sc   *content.Scanner
 	buf  []byte // holds the binary being scanned, reused
-	keep func(path string, size int64) io.WriteCloser
+	keep func(path string, size int64) Copy
 }
 
 // hold reads a whole binary from r into the worker's buffer.
@@ -229,12 +238,18 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) (*File, *Gap, str
 	mime := mimeType(head)
 	format := binmeta.Sniff(head)
 	var body io.Reader = io.MultiReader(bytes.NewReader(head), r)
+	var copied Copy
 	if format != "" && w.keep != nil {
-		c := w.keep(e.rel, e.size)
-		defer c.Close()
-		body = io.TeeReader(body, c)
+		copied = w.keep(e.rel, e.size)
+		defer func() {
+			if copied != nil {
+				copied.Close()
+			}
+		}()
+		body = io.TeeReader(body, copied)
 	}
-	if format != "" && e.size <= maxHeld {
+	held := format != "" && e.size <= maxHeld
+	if held {
 		b, err := w.hold(body, e.size)
 		if err != nil && err != io.EOF {
 			return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime
@@ -250,6 +265,17 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) (*File, *Gap, str
 	})
 	if err != nil {
 		return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime
+	}
+	if copied != nil {
+		// The scan has read the whole binary: a large one is parsed from
+		// its copy, not decompressed from an image a second time.
+		c := copied
+		copied = nil
+		if c.Close() == nil && !held {
+			if kept := c.Kept(); kept != nil {
+				ra = kept
+			}
+		}
 	}
 	var facts *binmeta.Facts
 	if format != "" {

@@ -34,11 +34,18 @@ func NewSpill(dir string, max int64) (*Spill, error) {
 	return &Spill{f: f, max: max, at: map[string]span{}}, nil
 }
 
+// Copy is the copy of one file being written; Kept reads it back once
+// Close has kept it.
+type Copy interface {
+	io.WriteCloser
+	Kept() io.ReaderAt
+}
+
 // Writer returns a writer for the copy of the file at path, size bytes
 // long; Close keeps the copy if exactly size bytes were written. A file
 // that does not fit, or a write error, only means the cataloger reads
 // that file where it lies.
-func (s *Spill) Writer(path string, size int64) io.WriteCloser {
+func (s *Spill) Writer(path string, size int64) Copy {
 	// Space is reserved under the lock and written outside it, so the
 	// scan's workers write their copies at the same time.
 	s.mu.Lock()
@@ -58,6 +65,7 @@ type spillWriter struct {
 	off, size int64
 	n         int64
 	err       error
+	kept      bool
 }
 
 func (w *spillWriter) Write(b []byte) (int, error) {
@@ -81,7 +89,18 @@ func (w *spillWriter) Close() error {
 		return w.err
 	}
 	w.s.at[w.path] = span{w.off, w.size}
+	w.kept = true
 	return nil
+}
+
+// Kept reads the copy once Close has kept it, else returns nil.
+func (w *spillWriter) Kept() io.ReaderAt {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	if !w.kept {
+		return nil
+	}
+	return io.NewSectionReader(w.s.f, w.off, w.size)
 }
 
 // discard is the writer of a copy not kept.
@@ -89,6 +108,7 @@ type discard struct{}
 
 func (discard) Write(b []byte) (int, error) { return len(b), nil }
 func (discard) Close() error                { return nil }
+func (discard) Kept() io.ReaderAt           { return nil }
 
 // open returns a reader of the kept copy of path, if there is one.
 func (s *Spill) open(path string) (*io.SectionReader, bool) {

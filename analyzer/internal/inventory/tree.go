@@ -227,7 +227,12 @@ func (r *treeResolver) RelativeFileByPath(_ file.Location, p string) *file.Locat
 	return &locs[0]
 }
 
-// FileContentsByLocation opens a regular file for reading at any offset.
+// waitAbove is the size from which a file not in the spill is read only
+// once the content scan has ended (see FileContentsByLocation).
+const waitAbove = 1 << 20
+
+// FileContentsByLocation opens a regular file for reading at any offset:
+// its spilled copy when there is one, else where it lies.
 func (r *treeResolver) FileContentsByLocation(loc file.Location) (io.ReadCloser, error) {
 	if loc.RealPath == "" {
 		return nil, errors.New("empty path given")
@@ -239,7 +244,15 @@ func (r *treeResolver) FileContentsByLocation(loc file.Location) (io.ReadCloser,
 	if !e.Mode.IsRegular() {
 		return nil, fmt.Errorf("cannot read contents of non-file %q", loc.RealPath)
 	}
-	if sr, ok := r.spill.open(loc.RealPath); ok {
+	sr, ok := r.spill.open(loc.RealPath)
+	if !ok && r.spill != nil && r.types != nil && e.Size >= waitAbove {
+		// The content scan may not have reached this file yet and is
+		// about to keep a copy: wait for it rather than decompress a
+		// large file from the image a second time.
+		r.types.get(r.ctx)
+		sr, ok = r.spill.open(loc.RealPath)
+	}
+	if ok {
 		return &sectionFile{SectionReader: sr, c: io.NopCloser(nil)}, nil
 	}
 	f, err := r.t.Open(loc.RealPath)

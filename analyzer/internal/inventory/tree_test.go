@@ -3,10 +3,12 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
 	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
@@ -61,7 +63,7 @@ func TestCatalogTreeMatchesDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scan, err := sc.Scan(ctx, tree, fscan.Options{MIMETypes: true, Keep: spill.Writer})
+	scan, err := sc.Scan(ctx, tree, fscan.Options{MIMETypes: true, Keep: func(p string, n int64) fscan.Copy { return spill.Writer(p, n) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,5 +110,69 @@ func TestTypesWaitEndsWithContext(t *testing.T) {
 	cancel()
 	if m := NewTypes().get(ctx); m != nil {
 		t.Errorf("got %v from unset types after cancel", m)
+	}
+}
+
+// TestLargeFileWaitsForItsCopy checks that a large file a cataloger asks
+// for before the content scan has kept its copy is read from the copy
+// once the scan ends, not from the tree; a small one is read at once.
+func TestLargeFileWaitsForItsCopy(t *testing.T) {
+	root := t.TempDir()
+	large := strings.Repeat("t", waitAbove)
+	for name, body := range map[string]string{"large": large, "small": "tree"} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	tree, err := fstree.Dir(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spill, err := NewSpill(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spill.Close()
+	types := NewTypes()
+	r, err := newTreeResolver(ctx, tree, types, spill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(p string) string {
+		locs, err := r.FilesByPath(p)
+		if err != nil || len(locs) != 1 {
+			t.Fatalf("FilesByPath(%s) = %v, %v", p, locs, err)
+		}
+		rc, err := r.FileContentsByLocation(locs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if got := read("/small"); got != "tree" {
+		t.Errorf("small file = %q, want it read from the tree at once", got)
+	}
+	got := make(chan string, 1)
+	go func() { got <- read("/large") }()
+	select {
+	case <-got:
+		t.Fatal("the large file was read before the scan ended")
+	case <-time.After(50 * time.Millisecond):
+	}
+	copied := strings.Repeat("c", waitAbove)
+	w := spill.Writer("/large", int64(len(copied)))
+	io.WriteString(w, copied)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	types.Set(map[string]string{})
+	if g := <-got; g != copied {
+		t.Errorf("large file read %.10q..., want its copy", g)
 	}
 }
