@@ -86,6 +86,30 @@ func (r *rangeDec) bit(p *uint16) uint32 {
 	return 1
 }
 
+// fill takes in the next input byte when the range is below 2^24, for the
+// loops that keep the coder in locals.
+func (r *rangeDec) fill(rng, code uint32) (uint32, uint32) {
+	if rng < 1<<24 {
+		r.rng, r.code = rng, code
+		r.shift()
+		return r.rng, r.code
+	}
+	return rng, code
+}
+
+// step decodes one bit with probability p, adapts p and returns the new
+// range and code with the bit. It is branch-free, with masks (the compiler
+// turns the obvious if-form into a jump), because the bits of literals and
+// bit trees are hard to predict: this makes decoding about a third faster.
+// zero is all ones when the bit is 0 (code < bound), else 0.
+func step(p *uint16, rng, code uint32) (uint32, uint32, uint32) {
+	v := uint32(*p)
+	bound := rng >> 11 * v
+	zero := uint32(int64(uint64(code)-uint64(bound)) >> 63)
+	*p = uint16((v+(1<<11-v)>>5)&zero | (v-v>>5)&^zero)
+	return bound&zero | (rng-bound)&^zero, code - bound&^zero, zero + 1
+}
+
 // direct decodes n bits of probability one half.
 func (r *rangeDec) direct(n uint32) uint32 {
 	var v uint32
@@ -106,23 +130,11 @@ func (r *rangeDec) tree(probs []uint16, n uint) uint32 {
 	rng, code := r.rng, r.code
 	m := uint32(1)
 	for range n {
-		if rng < 1<<24 {
-			r.rng, r.code = rng, code
-			r.shift()
-			rng, code = r.rng, r.code
-		}
+		rng, code = r.fill(rng, code)
 		p := &probs[m&(1<<n-1)]
-		v := uint32(*p)
-		if bound := rng >> 11 * v; code < bound {
-			rng = bound
-			*p = uint16(v + (1<<11-v)>>5)
-			m <<= 1
-		} else {
-			rng -= bound
-			code -= bound
-			*p = uint16(v - v>>5)
-			m = m<<1 | 1
-		}
+		var b uint32
+		rng, code, b = step(p, rng, code)
+		m = m<<1 | b
 	}
 	r.rng, r.code = rng, code
 	return m - 1<<n
@@ -130,37 +142,32 @@ func (r *rangeDec) tree(probs []uint16, n uint) uint32 {
 
 // literal decodes a literal byte with the 0x300 probabilities of its
 // context. After a match (matched), the byte at rep0 guides the first
-// bits: while they agree, the probabilities at 0x100 or 0x200 apply.
+// bits: while they agree, the probabilities at 0x100 or 0x200 apply; the
+// rest decode as a plain literal, in a loop of its own.
 func (r *rangeDec) literal(probs []uint16, matched bool, m uint32) byte {
-	probs = probs[:0x300]
+	pr := (*[0x300]uint16)(probs[:0x300])
 	rng, code := r.rng, r.code
 	sym := uint32(1)
-	for sym < 0x100 {
-		if rng < 1<<24 {
-			r.rng, r.code = rng, code
-			r.shift()
-			rng, code = r.rng, r.code
-		}
-		idx := sym
-		mb := uint32(0)
-		if matched {
-			mb = m >> 7 & 1
+	if matched {
+		for sym < 0x100 {
+			rng, code = r.fill(rng, code)
+			mb := m >> 7 & 1
 			m <<= 1
-			idx = (1+mb)<<8 | sym
+			p := &pr[(1+mb)<<8|sym]
+			var b uint32
+			rng, code, b = step(p, rng, code)
+			sym = sym<<1 | b
+			if mb != b {
+				break
+			}
 		}
-		p := &probs[idx&0x3FF]
-		v := uint32(*p)
-		// Branch-free: literal bits are hard to predict.
-		bound := rng >> 11 * v
-		b, nr, nc, nv := uint32(0), bound, code, v+(1<<11-v)>>5
-		if code >= bound {
-			b, nr, nc, nv = 1, rng-bound, code-bound, v-v>>5
-		}
-		rng, code, *p = nr, nc, uint16(nv)
+	}
+	for sym < 0x100 {
+		rng, code = r.fill(rng, code)
+		p := &pr[sym]
+		var b uint32
+		rng, code, b = step(p, rng, code)
 		sym = sym<<1 | b
-		if matched && mb != b {
-			matched = false
-		}
 	}
 	r.rng, r.code = rng, code
 	return byte(sym)
@@ -168,13 +175,18 @@ func (r *rangeDec) literal(probs []uint16, matched bool, m uint32) byte {
 
 // reverse decodes an n-bit symbol, low bit first, with probs[0:1<<n-1].
 func (r *rangeDec) reverse(probs []uint16, n uint32) uint32 {
-	m, v := uint32(1), uint32(0)
+	rng, code := r.rng, r.code
+	m, sym := uint32(1), uint32(0)
 	for i := range n {
-		b := r.bit(&probs[m-1])
+		rng, code = r.fill(rng, code)
+		p := &probs[m-1]
+		var b uint32
+		rng, code, b = step(p, rng, code)
 		m = m<<1 | b
-		v |= b << i
+		sym |= b << i
 	}
-	return v
+	r.rng, r.code = rng, code
+	return sym
 }
 
 // lenDecoder decodes match lengths (minus 2).
