@@ -114,6 +114,7 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 	desc.Components = tr.components
 	desc.Files = tr.files
 	desc.Notes = tr.notes
+	desc.Trees = tr.trees
 	if c := tr.coverage; c != nil {
 		desc.Coverage = &report.Coverage{Unpacked: c.Unpacked, Content: c.Content, Unexamined: c.Unexamined(), Share: 1}
 		if c.Size > 0 {
@@ -263,6 +264,7 @@ func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location)
 		case err != nil:
 			failed = err
 		default:
+			tr.trees = []report.Tree{{Location: rat, Kind: kind.String(), Files: tr.files, Components: tr.components}}
 			out.add(tr)
 		}
 	}

@@ -31,6 +31,7 @@ type treeResult struct {
 	bytes      int64
 	notes      []string
 	coverage   *firmware.Coverage // of a firmware image
+	trees      []report.Tree      // of a firmware image
 }
 
 // add merges the result of another tree of the same input.
@@ -41,6 +42,7 @@ func (t *treeResult) add(o *treeResult) {
 	t.files += o.files
 	t.bytes += o.bytes
 	t.notes = append(t.notes, o.notes...)
+	t.trees = append(t.trees, o.trees...)
 }
 
 // subjectGroup collects the evidence about one subject.
@@ -57,6 +59,17 @@ const (
 	imageTree                 // a filesystem image read in place
 	rawTree                   // raw regions of a firmware image: content only
 )
+
+// String names the kind as a report's trees do.
+func (k treeKind) String() string {
+	switch k {
+	case imageTree:
+		return "filesystem"
+	case rawTree:
+		return "raw"
+	}
+	return "archive"
+}
 
 // spillMax bounds the copies of binaries kept for Syft per image tree.
 const spillMax = 16 << 30

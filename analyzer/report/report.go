@@ -113,6 +113,24 @@ type Input struct {
 	Notes []string `json:"notes,omitempty"`
 	// Coverage accounts for the bytes of a firmware image.
 	Coverage *Coverage `json:"coverage,omitempty"`
+	// Trees lists what a firmware image was found to hold: every
+	// filesystem, archive or set of raw regions scanned, in the order
+	// scanned.
+	Trees []Tree `json:"trees,omitempty"`
+}
+
+// Tree is one file tree found inside an input and scanned.
+type Tree struct {
+	// Location names the input and the chain of containers down to the
+	// tree (Location.String gives "fw.bin!uimage@0x40!squashfs").
+	Location Location `json:"location"`
+	// Kind is "filesystem" (an image read in place), "archive" (unpacked)
+	// or "raw" (byte regions no unpacker opened: content only).
+	Kind string `json:"kind"`
+	// Files is the number of files whose content was scanned.
+	Files int `json:"files"`
+	// Components is the number of packages catalogued in the tree.
+	Components int `json:"components"`
 }
 
 // Coverage accounts for every byte of a firmware image: inside a

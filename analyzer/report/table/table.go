@@ -26,6 +26,9 @@ func Encode(w io.Writer, r *report.Report) error {
 			fmt.Fprintf(ew, "  coverage: %.2f%% of %d bytes examined (%d unpacked, %d as plain content, %d not examined)\n",
 				c.Share*100, in.Size, c.Unpacked, c.Content, c.Unexamined)
 		}
+		for _, t := range in.Trees {
+			fmt.Fprintf(ew, "  %s: %s (%d files, %d packages)\n", t.Kind, t.Location, t.Files, t.Components)
+		}
 		for _, n := range in.Notes {
 			fmt.Fprintf(ew, "  note: %s\n", n)
 		}
