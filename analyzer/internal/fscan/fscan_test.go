@@ -273,3 +273,33 @@ func TestLargeBinaryParsedFromCopy(t *testing.T) {
 		t.Errorf("gaps without a copy = %+v, want the binary", res.Gaps)
 	}
 }
+
+// TestCorruptMetadataKeepsHits checks that a binary whose metadata cannot
+// be parsed is a gap that keeps its content hits: damaging a header must
+// not hide what the bytes show.
+func TestCorruptMetadataKeepsHits(t *testing.T) {
+	exe, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Skip("no /bin/true to copy: ", err)
+	}
+	root := t.TempDir()
+	// The head of a real ELF file: its section headers lie past the end.
+	write(t, root, "bin/cut", string(exe[:4096])+"DNL-01.GEO.KASPERSKY.COM")
+	tree, err := fstree.Dir(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := newScanner(t).Scan(context.Background(), tree, Options{MIMETypes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Gaps) != 1 || !strings.Contains(res.Gaps[0].Reason, "content scanned, but the elf metadata is corrupt") {
+		t.Errorf("gaps = %+v, want the corrupt metadata", res.Gaps)
+	}
+	if len(res.Files) != 1 || len(res.Files[0].Hits) == 0 {
+		t.Fatalf("files = %+v, want the update host found", res.Files)
+	}
+	if res.Scanned != 1 || res.MIMETypes["/bin/cut"] == "" {
+		t.Errorf("scanned %d files, MIME types %v: the content was read", res.Scanned, res.MIMETypes)
+	}
+}

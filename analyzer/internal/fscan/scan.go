@@ -141,19 +141,20 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 			w := &worker{sc: content.NewScanner(s.matcher)}
 			w.keep = opts.Keep
 			for e := range jobs {
-				f, gap, mime := s.scanFile(w, t, e)
+				r := s.scanFile(w, t, e)
 				mu.Lock()
-				if res.MIMETypes != nil && gap == nil {
-					res.MIMETypes[e.rel] = mime
-				}
-				if gap != nil {
-					res.Gaps = append(res.Gaps, *gap)
-				} else {
+				if r.read {
+					if res.MIMETypes != nil {
+						res.MIMETypes[e.rel] = r.mime
+					}
 					res.Scanned++
 					res.Bytes += e.size
 				}
-				if f != nil {
-					res.Files = append(res.Files, *f)
+				if r.gap != nil {
+					res.Gaps = append(res.Gaps, *r.gap)
+				}
+				if r.file != nil {
+					res.Files = append(res.Files, *r.file)
 				}
 				mu.Unlock()
 			}
@@ -182,8 +183,8 @@ func (s *Scanner) ScanFile(t *fstree.Tree, rel string) (*File, *Gap) {
 	if !ok || !e.Mode.IsRegular() {
 		return nil, &Gap{Path: rel, Reason: "not a regular file of the tree"}
 	}
-	f, gap, _ := s.scanFile(&worker{sc: content.NewScanner(s.matcher)}, t, entry{rel: rel, size: e.Size})
-	return f, gap
+	r := s.scanFile(&worker{sc: content.NewScanner(s.matcher)}, t, entry{rel: rel, size: e.Size})
+	return r.file, r.gap
 }
 
 // headSize is how much of a file decides its kind: what Syft's MIME
@@ -214,12 +215,22 @@ func (w *worker) hold(r io.Reader, size int64) ([]byte, error) {
 	return b[:n], err
 }
 
-// scanFile scans one file and returns its evidence (nil without any), the
-// gap when it cannot be read, and its MIME type.
-func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) (*File, *Gap, string) {
+// scanned is what scanning one file gives.
+type scanned struct {
+	file *File // its evidence; nil without any
+	gap  *Gap  // what of it could not be examined
+	read bool  // its whole content was scanned
+	mime string
+}
+
+// scanFile scans one file: its evidence, the gap when it (or its binary
+// metadata) cannot be read, and its MIME type. Content hits are kept
+// when only the metadata is corrupt, so a damaged import table cannot
+// hide what the bytes show.
+func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) scanned {
 	f, err := t.Open(e.rel)
 	if err != nil {
-		return nil, &Gap{Path: e.rel, Reason: "cannot open: " + describeErr(err)}, ""
+		return scanned{gap: &Gap{Path: e.rel, Reason: "cannot open: " + describeErr(err)}}
 	}
 	defer f.Close()
 	// The declared size bounds every read: a reader of a corrupt image
@@ -232,7 +243,7 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) (*File, *Gap, str
 	head := make([]byte, min(headSize, e.size))
 	n, err := io.ReadFull(r, head)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, ""
+		return scanned{gap: &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}}
 	}
 	head = head[:n]
 	mime := mimeType(head)
@@ -252,7 +263,7 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) (*File, *Gap, str
 	if held {
 		b, err := w.hold(body, e.size)
 		if err != nil && err != io.EOF {
-			return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime
+			return scanned{gap: &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime: mime}
 		}
 		body, ra = bytes.NewReader(b), bytes.NewReader(b)
 	}
@@ -264,8 +275,9 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) (*File, *Gap, str
 		return true
 	})
 	if err != nil {
-		return nil, &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime
+		return scanned{gap: &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime: mime}
 	}
+	res := scanned{read: true, mime: mime}
 	if copied != nil {
 		// The scan has read the whole binary: a large one is parsed from
 		// its copy, not decompressed from an image a second time.
@@ -281,7 +293,8 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) (*File, *Gap, str
 	if format != "" {
 		facts, err = binmeta.Read(ra, e.size, binmeta.DefaultLimits())
 		if err != nil {
-			return nil, &Gap{Path: e.rel, Reason: fmt.Sprintf("corrupt %s: %v", format, err)}, mime
+			// What was read of the metadata still counts.
+			res.gap = &Gap{Path: e.rel, Reason: fmt.Sprintf("content scanned, but the %s metadata is corrupt: %v", format, err)}
 		}
 		if facts != nil {
 			obs.Kind = facts.Format
@@ -295,7 +308,7 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) (*File, *Gap, str
 	}
 	hits := s.set.MatchContent(obs)
 	if len(hits) == 0 && !hasIdentity(facts) {
-		return nil, nil, mime
+		return res
 	}
 	out := &File{Path: e.rel, Size: e.size, Kind: obs.Kind, Facts: facts}
 	sum := sha256.New()
@@ -317,7 +330,8 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) (*File, *Gap, str
 			out.Hits = append(out.Hits, Hit{Rule: h.Rule, Kind: h.Kind, Value: got, Offset: h.Offsets[i], Length: int64(len(v))})
 		}
 	}
-	return out, nil, mime
+	res.file = out
+	return res
 }
 
 // mimeType is the MIME type of a file with this head, without parameters,
