@@ -2,6 +2,7 @@ package sqfs
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
@@ -101,7 +102,8 @@ func (f *FS) ReadLink(name string) (string, error) {
 // lookup resolves name to its inode. Symlinks met on the way are followed
 // inside the image (an absolute target starts at the root, ".." stops at
 // the root); a final symlink only when follow is set. A directory met twice
-// on the path is a loop.
+// on the path is a loop, and one reached from a directory that is not its
+// recorded parent is refused (see recordsParents).
 func (f *FS) lookup(op, name string, follow bool) (*inode, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
@@ -154,6 +156,9 @@ func (f *FS) lookup(op, name string, follow bool) (*inode, error) {
 				if d.ref == child.ref {
 					return fail(errors.New("directory loop"))
 				}
+			}
+			if up := stack[len(stack)-1]; f.parents && child.parent != up.number {
+				return fail(fmt.Errorf("directory inode %d is linked from inode %d but names inode %d as its parent", child.number, up.number, child.parent))
 			}
 		}
 		if len(stack) > maxDepth {

@@ -32,10 +32,11 @@ type inode struct {
 	nlink  uint32
 
 	// Directories: the listing's position in the directory table and its
-	// size in bytes + 3, as stored.
+	// size in bytes + 3, as stored, and the parent directory's number.
 	dirBlock  uint32
 	dirOffset uint16
 	dirSize   uint32
+	parent    uint32
 
 	// Regular files.
 	blocksStart uint64 // image position of the first data block
@@ -146,10 +147,12 @@ func (f *FS) parseInode(m *metaReader) (*inode, error) {
 		n.nlink = bo.Uint32(b[4:])
 		n.dirSize = uint32(bo.Uint16(b[8:]))
 		n.dirOffset = bo.Uint16(b[10:])
+		n.parent = bo.Uint32(b[12:])
 	case typeDir + 7:
 		n.nlink = bo.Uint32(b)
 		n.dirSize = bo.Uint32(b[4:])
 		n.dirBlock = bo.Uint32(b[8:])
+		n.parent = bo.Uint32(b[12:])
 		n.dirOffset = bo.Uint16(b[18:])
 		// The directory index that follows is not needed: listings are
 		// read whole and cached.

@@ -116,7 +116,8 @@ type FS struct {
 	info Info
 	dec  decompressor
 
-	root *inode
+	root    *inode
+	parents bool // directories name their parent (see recordsParents)
 
 	meta  *cache[metaBlock] // decompressed metadata blocks by position
 	frags *cache[[]byte]    // decompressed fragment blocks by position
@@ -172,7 +173,26 @@ func Open(r io.ReaderAt, size int64) (*FS, error) {
 		return nil, fmt.Errorf("root inode is not a directory (type %d)", root.typ)
 	}
 	f.root = root
+	f.parents = f.recordsParents()
 	return f, nil
+}
+
+// recordsParents reports whether the image's directories name their parent
+// (mksquashfs does): a subdirectory of the root names the root. Then
+// lookup refuses a directory reached from any other directory, so a
+// crafted image cannot link one directory from many places and make a
+// small image list as an endless tree.
+func (f *FS) recordsParents() bool {
+	ents, _ := f.listing(f.root)
+	for _, e := range ents {
+		if e.typ != typeDir {
+			continue
+		}
+		if n, err := f.inode(e.ref); err == nil && n.kind() == typeDir {
+			return n.parent == f.root.number
+		}
+	}
+	return false
 }
 
 // parseSuperblock checks h and fills f.sb, f.bo, f.info and f.end.
