@@ -79,10 +79,11 @@ type FS struct {
 	flags uint32
 	root  inode
 
-	mu     sync.Mutex
-	dirs   map[int64]*dir // parsed directories by entry offset
-	cached int            // entries held in dirs
-	zlibs  sync.Pool      // idle zlib readers
+	mu      sync.Mutex
+	dirs    map[int64]*dir  // parsed directories by entry offset
+	cached  int             // entries held in dirs
+	listers map[int64]int64 // directory entry offset -> the directory listing it
+	zlibs   sync.Pool       // idle zlib readers
 }
 
 // inode is a decoded 12-byte cramfs inode.
@@ -120,7 +121,7 @@ func Open(r io.ReaderAt, size int64) (*FS, error) {
 }
 
 func open(r io.ReaderAt, size, start int64, sb []byte, big bool) (*FS, error) {
-	f := &FS{r: r, size: size, start: start, big: big, dirs: map[int64]*dir{}}
+	f := &FS{r: r, size: size, start: start, big: big, dirs: map[int64]*dir{}, listers: map[int64]int64{}}
 	f.flags = f.u32(sb[8:])
 	if extra := f.flags &^ supportedFlags; extra != 0 {
 		return nil, fmt.Errorf("cramfs: unsupported feature flags 0x%x", extra)
@@ -252,11 +253,27 @@ func (f *FS) readDir(n inode) (*dir, error) {
 		d.entries = append(d.entries, fileInfo{name: name, ino: child})
 	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	// A directory has one parent and one name: one listed twice would let
+	// a crafted image of a few KB list as an endless tree.
+	seen := map[int64]string{}
+	for _, c := range d.entries {
+		if !c.ino.isDir() || c.ino.size == 0 {
+			continue
+		}
+		if first, dup := seen[c.ino.offset]; dup {
+			return nil, fmt.Errorf("directory entries %q and %q name the directory at 0x%x", first, c.name, c.ino.offset)
+		}
+		seen[c.ino.offset] = c.name
+		if by, ok := f.listers[c.ino.offset]; ok && by != n.offset {
+			return nil, fmt.Errorf("directory %q at 0x%x is also listed by the directory at 0x%x", c.name, c.ino.offset, by)
+		}
+		f.listers[c.ino.offset] = n.offset
+	}
 	if f.cached+len(d.entries) <= maxCached {
 		f.dirs[n.offset] = d
 		f.cached += len(d.entries)
 	}
-	f.mu.Unlock()
 	return d, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/zlib"
@@ -109,4 +110,57 @@ func TestExtBlockPointers(t *testing.T) {
 		t.Fatalf("read %d bytes, want %d", len(got), len(content))
 	}
 	checkRandomAccess(t, f, "mixed")
+}
+
+// TestSharedDirectoryRefused builds a root whose entries "a" and "b" name
+// the same directory, and one whose entries name a directory that another
+// directory lists too: each level of a crafted image could otherwise
+// multiply the next.
+func TestSharedDirectoryRefused(t *testing.T) {
+	build := func(rootEntries func(m *image, xAt int)) *FS {
+		t.Helper()
+		const xAt = 256
+		m := &image{b: make([]byte, superSize)}
+		rootEntries(m, xAt)
+		rootSize := len(m.b) - superSize
+		for len(m.b) < xAt {
+			m.b = append(m.b, 0)
+		}
+		// The shared directory x holds one empty file.
+		m.inode(unixmode.IFREG|0o644, 0, "f", 0)
+		xSize := len(m.b) - xAt
+		sb := m.b[:superSize]
+		binary.LittleEndian.PutUint32(sb[0:], magic)
+		binary.LittleEndian.PutUint32(sb[4:], uint32(len(m.b)))
+		binary.LittleEndian.PutUint32(sb[8:], flagFSIDv2)
+		copy(sb[16:], signature)
+		binary.LittleEndian.PutUint32(sb[64:], unixmode.IFDIR|0o755)
+		binary.LittleEndian.PutUint32(sb[68:], uint32(rootSize))
+		binary.LittleEndian.PutUint32(sb[72:], uint32(superSize/4)<<6)
+		// Directory sizes are known only now: patch them in.
+		for p := superSize; p < superSize+rootSize; {
+			if binary.LittleEndian.Uint32(m.b[p:])&unixmode.IFMT == unixmode.IFDIR && binary.LittleEndian.Uint32(m.b[p+8:])>>6 == xAt/4 {
+				binary.LittleEndian.PutUint32(m.b[p+4:], uint32(xSize))
+			}
+			p += 12 + 4*int(binary.LittleEndian.Uint32(m.b[p+8:])&0x3f)
+		}
+		f, err := Open(bytes.NewReader(m.b), int64(len(m.b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	twice := build(func(m *image, xAt int) {
+		m.inode(unixmode.IFDIR|0o755, 0, "a", xAt)
+		m.inode(unixmode.IFDIR|0o755, 0, "b", xAt)
+	})
+	if _, err := twice.ReadDir("."); err == nil || !strings.Contains(err.Error(), `"a" and "b" name the directory`) {
+		t.Errorf("ReadDir(.) with two names for one directory: err = %v", err)
+	}
+	once := build(func(m *image, xAt int) {
+		m.inode(unixmode.IFDIR|0o755, 0, "a", xAt)
+	})
+	if ents, err := once.ReadDir("a"); err != nil || len(ents) != 1 {
+		t.Errorf("ReadDir(a) of a directory listed once: %v, %v", ents, err)
+	}
 }

@@ -50,8 +50,12 @@ func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 
 func (f *FS) readDir(name string, n *inode) ([]fs.DirEntry, error) {
 	ents, err := f.listing(n)
-	list := make([]fs.DirEntry, len(ents))
-	for i, e := range ents {
+	list := make([]fs.DirEntry, 0, len(ents))
+	// A directory has one name: two entries for one directory inode would
+	// let each level of a crafted image multiply the next. The second is
+	// left out, with an error.
+	dirs := map[uint64]string{}
+	for _, e := range ents {
 		d := &dirEntry{info: fileInfo{f: f, name: e.name}, typ: typeMode(e.typ)}
 		ino, ierr := f.inode(e.ref)
 		if ierr != nil {
@@ -60,7 +64,16 @@ func (f *FS) readDir(name string, n *inode) ([]fs.DirEntry, error) {
 			d.info.ino = ino
 			d.typ = typeMode(ino.kind())
 		}
-		list[i] = d
+		if ierr == nil && ino.kind() == typeDir {
+			if first, dup := dirs[e.ref]; dup {
+				if err == nil {
+					err = fmt.Errorf("%q and %q name one directory (inode %d); %q left out", first, e.name, ino.number, e.name)
+				}
+				continue
+			}
+			dirs[e.ref] = e.name
+		}
+		list = append(list, d)
 	}
 	if err != nil {
 		return list, &fs.PathError{Op: "readdir", Path: name, Err: err}

@@ -59,3 +59,43 @@ func TestSharedDirectoryRefused(t *testing.T) {
 		t.Errorf("the walk met a/b/c %d times, want once", seen)
 	}
 }
+
+// TestDirectoryNamedTwiceRefused points the root's entry for "bin" at the
+// directory "a", which the root also lists: each level of a crafted image
+// could otherwise multiply the next while every directory still names its
+// true parent.
+func TestDirectoryNamedTwiceRefused(t *testing.T) {
+	img := readFixture(t, "tiny-noi.sqfs")
+	f := openBytes(t, img)
+	a, err := f.lookup("stat", "a", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := f.lookup("stat", "bin", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ref>>16 != bin.ref>>16 {
+		t.Skip("a and bin lie in different inode blocks")
+	}
+	entry := append(binary.LittleEndian.AppendUint16(binary.LittleEndian.AppendUint16(nil, typeDir), 2), "bin"...)
+	i := bytes.Index(img, entry)
+	if i < 4 || bytes.Count(img, entry) != 1 {
+		t.Fatal("the root listing's entry for bin was not found once")
+	}
+	patched := bytes.Clone(img)
+	binary.LittleEndian.PutUint16(patched[i-4:], uint16(a.ref))
+
+	g := openBytes(t, patched)
+	ents, err := g.ReadDir(".")
+	if err == nil || !strings.Contains(err.Error(), `"a" and "bin" name one directory`) {
+		t.Errorf("ReadDir(.) err = %v, want the second name refused", err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "a etc" {
+		t.Errorf("entries %q, want a and etc", names)
+	}
+}
