@@ -388,8 +388,13 @@ func (f *FS) readDir(stack []*inode) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	ents := make([]fs.DirEntry, len(d.ents))
-	for i, e := range d.ents {
+	ents := make([]fs.DirEntry, 0, len(d.ents))
+	// A directory has one name: two entries for one directory inode
+	// (each naming this directory in its "..") would let each level of a
+	// crafted image multiply the next. The second is left out.
+	dirs := map[uint32]string{}
+	var dupErr error
+	for _, e := range d.ents {
 		de := &dirEntry{name: e.name, typ: direntType(e.ftype)}
 		if in, err := f.readInode(e.ino); err != nil {
 			de.err = err
@@ -397,9 +402,18 @@ func (f *FS) readDir(stack []*inode) ([]fs.DirEntry, error) {
 			de.info = in.info(e.name)
 			de.typ = de.info.mode.Type()
 		}
-		ents[i] = de
+		if de.err == nil && de.typ.IsDir() {
+			if first, dup := dirs[e.ino]; dup {
+				if dupErr == nil {
+					dupErr = fmt.Errorf("%q and %q name one directory (inode %d); %q left out", first, e.name, e.ino, e.name)
+				}
+				continue
+			}
+			dirs[e.ino] = e.name
+		}
+		ents = append(ents, de)
 	}
-	return ents, d.err
+	return ents, errors.Join(d.err, dupErr)
 }
 
 // direntType converts a directory entry's file type.
