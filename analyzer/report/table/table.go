@@ -27,7 +27,7 @@ func Encode(w io.Writer, r *report.Report) error {
 				c.Share*100, in.Size, c.Unpacked, c.Content, c.Unexamined)
 		}
 		for _, t := range in.Trees {
-			fmt.Fprintf(ew, "  %s: %s (%d files, %d packages)\n", t.Kind, t.Location, t.Files, t.Components)
+			fmt.Fprintf(ew, "  %s: %s (%s, %s)\n", t.Kind, t.Location, count(t.Files, "file"), count(t.Components, "package"))
 		}
 		for _, n := range in.Notes {
 			fmt.Fprintf(ew, "  note: %s\n", n)
@@ -114,4 +114,12 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
+}
+
+// count writes n with its noun, in the plural unless n is 1.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
