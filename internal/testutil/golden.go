@@ -1,6 +1,6 @@
 // Package testutil holds test helpers shared by oemtrace's packages: golden
-// files with one -update flag, and the location of the shared conformance
-// corpus.
+// files with one -update flag, the location of the shared conformance
+// corpus, and writing test trees.
 package testutil
 
 import (

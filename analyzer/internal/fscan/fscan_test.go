@@ -12,24 +12,14 @@ import (
 	"testing"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
+	"github.com/oemtrace/oemtrace/internal/testutil"
 	"github.com/oemtrace/oemtrace/signatures"
 )
 
-func write(t *testing.T, root, rel, body string) {
-	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestWalkGaps(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, "etc/a.conf", "x")
-	write(t, root, "lib/real.so", "y")
+	testutil.WriteFile(t, root, "etc/a.conf", "x")
+	testutil.WriteFile(t, root, "lib/real.so", "y")
 	os.Symlink("/lib/real.so", filepath.Join(root, "lib", "abs-inside"))
 	os.Symlink("../../../../../etc/passwd", filepath.Join(root, "etc", "escape"))
 	os.Symlink("loop2", filepath.Join(root, "loop1"))
@@ -69,7 +59,7 @@ func TestUnreadableFileIsGap(t *testing.T) {
 		t.Skip("root reads files whatever their mode")
 	}
 	root := t.TempDir()
-	write(t, root, "secret", "x")
+	testutil.WriteFile(t, root, "secret", "x")
 	os.Chmod(filepath.Join(root, "secret"), 0)
 	s := newScanner(t)
 	res, err := s.ScanTree(context.Background(), root)
@@ -110,7 +100,7 @@ func TestRuleExamplesThroughScanner(t *testing.T) {
 					continue // identity examples, and metadata examples need real binaries
 				}
 				root := t.TempDir()
-				write(t, root, e.Path, e.Content)
+				testutil.WriteFile(t, root, e.Path, e.Content)
 				res, err := s.ScanTree(context.Background(), root)
 				if err != nil {
 					t.Fatal(err)
@@ -131,7 +121,7 @@ func TestRuleExamplesThroughScanner(t *testing.T) {
 
 func TestHitOffsetsAndBytes(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, "etc/x/updater.ini", "# mirrors\nsource=https://DNL-01.GEO.KASPERSKY.COM/\n")
+	testutil.WriteFile(t, root, "etc/x/updater.ini", "# mirrors\nsource=https://DNL-01.GEO.KASPERSKY.COM/\n")
 	res, err := newScanner(t).ScanTree(context.Background(), root)
 	if err != nil {
 		t.Fatal(err)
@@ -162,13 +152,13 @@ func TestHitOffsetsAndBytes(t *testing.T) {
 // and exact bytes as one streamed.
 func TestMIMETypesAndHeldBinaries(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, "etc/empty", "")
-	write(t, root, "etc/motd", "hello\n")
+	testutil.WriteFile(t, root, "etc/empty", "")
+	testutil.WriteFile(t, root, "etc/motd", "hello\n")
 	exe, err := os.ReadFile("/bin/true")
 	if err != nil {
 		t.Skip("no /bin/true to copy: ", err)
 	}
-	write(t, root, "bin/tool", string(exe)+"DNL-01.GEO.KASPERSKY.COM")
+	testutil.WriteFile(t, root, "bin/tool", string(exe)+"DNL-01.GEO.KASPERSKY.COM")
 	tree, err := fstree.Dir(context.Background(), root)
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +221,7 @@ func TestLargeBinaryParsedFromCopy(t *testing.T) {
 	}
 	root := t.TempDir()
 	body := string(exe) + strings.Repeat("\x00", maxHeld) + "DNL-01.GEO.KASPERSKY.COM"
-	write(t, root, "bin/big", body)
+	testutil.WriteFile(t, root, "bin/big", body)
 	tree, err := fstree.List(context.Background(), os.DirFS(root).(fstree.FS), fstree.Limits{},
 		fstree.WithFileWrapper(func(f fstree.File) fstree.File { return noRandomAccess{f} }))
 	if err != nil {
@@ -284,7 +274,7 @@ func TestCorruptMetadataKeepsHits(t *testing.T) {
 	}
 	root := t.TempDir()
 	// The head of a real ELF file: its section headers lie past the end.
-	write(t, root, "bin/cut", string(exe[:4096])+"DNL-01.GEO.KASPERSKY.COM")
+	testutil.WriteFile(t, root, "bin/cut", string(exe[:4096])+"DNL-01.GEO.KASPERSKY.COM")
 	tree, err := fstree.Dir(context.Background(), root)
 	if err != nil {
 		t.Fatal(err)

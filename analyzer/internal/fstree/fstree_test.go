@@ -3,6 +3,7 @@ package fstree
 import (
 	"context"
 	"errors"
+	"github.com/oemtrace/oemtrace/internal/testutil"
 	"io"
 	"io/fs"
 	"os"
@@ -12,17 +13,6 @@ import (
 	"testing"
 	"testing/fstest"
 )
-
-func write(t *testing.T, root, rel, body string) {
-	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func paths(t *Tree) string {
 	var out []string
@@ -34,8 +24,8 @@ func paths(t *Tree) string {
 
 func TestDirListsWithoutFollowingLinks(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, "etc/a.conf", "x")
-	write(t, root, "lib/real.so", "yy")
+	testutil.WriteFile(t, root, "etc/a.conf", "x")
+	testutil.WriteFile(t, root, "lib/real.so", "yy")
 	os.Symlink("/lib/real.so", filepath.Join(root, "lib", "abs-inside"))
 	os.Symlink("/", filepath.Join(root, "rootlink"))
 	if err := syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
@@ -68,7 +58,7 @@ func TestDirListsWithoutFollowingLinks(t *testing.T) {
 
 func TestLinkGap(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, "lib/real.so", "y")
+	testutil.WriteFile(t, root, "lib/real.so", "y")
 	os.Symlink("/lib/real.so", filepath.Join(root, "lib", "abs"))
 	os.Symlink("../lib/real.so", filepath.Join(root, "lib", "rel"))
 	// ".." above the root stays at the root, as on the appliance.
