@@ -34,7 +34,7 @@ func FuzzCpio(f *testing.F) {
 		parent := t.TempDir()
 		dst := filepath.Join(parent, "out")
 		os.Mkdir(dst, 0o755)
-		w := extract.NewWriter(dst, extract.Limits{MaxBytes: 1 << 16, MaxEntries: 64, MaxFileBytes: 1 << 16})
+		w := extract.NewWriter(dst, fuzzLimits)
 		extractCpio(context.Background(), bytesReader(b), w)
 		w.Finish()
 		checkParent(t, parent)
@@ -44,14 +44,8 @@ func FuzzCpio(f *testing.F) {
 func FuzzUnpack(f *testing.F) {
 	addFixtures(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		parent := t.TempDir()
-		in := filepath.Join(parent, "in")
-		if err := os.WriteFile(in, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		dst := filepath.Join(parent, "out")
-		os.Mkdir(dst, 0o755)
-		Unpack(context.Background(), in, dst, extract.Limits{MaxBytes: 1 << 16, MaxEntries: 64, MaxFileBytes: 1 << 16})
+		parent, in, dst := fuzzInput(t, b)
+		Unpack(context.Background(), in, dst, fuzzLimits)
 		checkParent(t, parent)
 	})
 }
@@ -62,14 +56,8 @@ func FuzzUnpack(f *testing.F) {
 func FuzzVisit(f *testing.F) {
 	addFixtures(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		parent := t.TempDir()
-		in := filepath.Join(parent, "in")
-		if err := os.WriteFile(in, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		dst := filepath.Join(parent, "out")
-		os.Mkdir(dst, 0o755)
-		Visit(context.Background(), in, dst, extract.Limits{MaxBytes: 1 << 16, MaxEntries: 64, MaxFileBytes: 1 << 16}, func(r Root) {
+		parent, in, dst := fuzzInput(t, b)
+		Visit(context.Background(), in, dst, fuzzLimits, func(r Root) {
 			if r.Tree == nil {
 				return
 			}
@@ -98,6 +86,23 @@ func readBoth(t *testing.T, tr *fstree.Tree, p string, size int64) {
 			t.Fatalf("%s: ReadAt returned %d bytes for a %d-byte buffer", p, n, len(buf))
 		}
 	}
+}
+
+// fuzzLimits keeps every fuzzed input small to unpack.
+var fuzzLimits = extract.Limits{MaxBytes: 1 << 16, MaxEntries: 64, MaxFileBytes: 1 << 16}
+
+// fuzzInput writes b to parent/in and makes the destination parent/out.
+func fuzzInput(t *testing.T, b []byte) (parent, in, dst string) {
+	parent = t.TempDir()
+	in = filepath.Join(parent, "in")
+	if err := os.WriteFile(in, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dst = filepath.Join(parent, "out")
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return parent, in, dst
 }
 
 func checkParent(t *testing.T, parent string) {
