@@ -26,10 +26,11 @@ type entry struct {
 }
 
 // plan lists the regular files of t to scan, in lexical order, and the
-// gaps of its other entries: symlink loops and links that point out of
-// the tree, and special files that are neither devices, pipes nor sockets
-// (which store no content). Symlinks are never followed: the file a link
-// points to is scanned at its own path, if it is inside the tree.
+// gaps of its other entries: symlink loops, and special files that are
+// neither devices, pipes nor sockets (which store no content). Symlinks
+// are never followed: a link resolves inside the tree (see
+// fstree.Tree.LinkGap), and the file it reaches is scanned at its own
+// path.
 func plan(t *fstree.Tree) ([]entry, []Gap) {
 	var files []entry
 	gaps := append([]Gap(nil), t.Gaps...)
