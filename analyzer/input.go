@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/binmeta"
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
@@ -93,6 +94,16 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 	case firmware.Detect(head) != "":
 		desc.Kind, desc.Format = KindFirmware, firmware.Detect(head)
 		tr, err = a.scanFirmware(ctx, disk, at)
+		if ext := packageFileExt(head); ext != "" && err == nil {
+			// Unpacking shows the package's files; its own identity
+			// (name, version, maintainer or vendor) is in its metadata,
+			// which Syft reads from the package file itself.
+			var pt *treeResult
+			if pt, err = a.scanPackageFile(ctx, disk, packageFileName(in.Name, ext), at); err == nil {
+				pt.trees = []report.Tree{{Location: at, Kind: "package", Files: pt.files, Components: pt.components}}
+				tr.add(pt)
+			}
+		}
 	default:
 		// A raw image (a flash dump, a vendor wrapper) may still hold
 		// known formats at any offset: carve it.
@@ -320,6 +331,41 @@ func (a *run) scanDir(ctx context.Context, dir string, at report.Location) (*tre
 }
 
 // scanSingle scans one binary file.
+// packageFileExt is the file extension of a package file with this head
+// (".deb" for a Debian or opkg package in an ar archive, ".rpm"), else "".
+func packageFileExt(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("!<arch>\ndebian-binary")):
+		return ".deb"
+	case bytes.HasPrefix(head, []byte{0xed, 0xab, 0xee, 0xdb}):
+		return ".rpm"
+	}
+	return ""
+}
+
+// packageFileName names a package file input for Syft, whose package-file
+// catalogers go by extension: the input's own name when it has ext.
+func packageFileName(input, ext string) string {
+	name := filepath.Base(input)
+	if input == "-" || name == "." || name == "/" {
+		name = "package"
+	}
+	if !strings.HasSuffix(name, ext) {
+		name += ext
+	}
+	return name
+}
+
+// scanPackageFile catalogs the package file at disk, as name, with Syft
+// (and scans its bytes, which are compressed), for the package's identity.
+func (a *run) scanPackageFile(ctx context.Context, disk, name string, at report.Location) (*treeResult, error) {
+	t, err := fstree.Single(disk, name)
+	if err != nil {
+		return nil, &InputError{Name: at.Input, Err: unwrapPathError(err)}
+	}
+	return a.scanTree(ctx, t, at, diskTree)
+}
+
 func (a *run) scanSingle(disk, rel string, at report.Location) (*treeResult, error) {
 	t, err := fstree.Single(disk, rel)
 	if err != nil {

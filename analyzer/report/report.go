@@ -124,8 +124,9 @@ type Tree struct {
 	// Location names the input and the chain of containers down to the
 	// tree (Location.String gives "fw.bin!uimage@0x40!squashfs").
 	Location Location `json:"location"`
-	// Kind is "filesystem" (an image read in place), "archive" (unpacked)
-	// or "raw" (byte regions no unpacker opened: content only).
+	// Kind is "filesystem" (an image read in place), "archive" (unpacked),
+	// "raw" (byte regions no unpacker opened: content only) or "package"
+	// (a .deb or .rpm input, catalogued from its own metadata).
 	Kind string `json:"kind"`
 	// Files is the number of files whose content was scanned.
 	Files int `json:"files"`

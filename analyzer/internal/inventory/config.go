@@ -15,7 +15,7 @@ import (
 // sbomConfig returns the Syft configuration for opts. The package
 // catalogers are those Syft selects for container images (tag
 // pkgcataloging.ImageTag), whatever the source: a root filesystem is an
-// installed system, not a source checkout. Extra default tags may be given
+// installed system, not a source checkout; and those of package files. Extra default tags may be given
 // to compare against other selections in tests.
 func sbomConfig(opts Options, defaultTags ...string) *syft.CreateSBOMConfig {
 	if len(defaultTags) == 0 {
@@ -34,8 +34,15 @@ func sbomConfig(opts Options, defaultTags ...string) *syft.CreateSBOMConfig {
 	} else {
 		cfg = cfg.WithoutFiles()
 	}
-	return cfg.WithCatalogerSelection(cataloging.NewSelectionRequest().WithDefaults(defaultTags...))
+	// Package files shipped in a tree (an update's .deb, .ipk or .rpm)
+	// are catalogued too: shipping the package is shipping its software.
+	return cfg.WithCatalogerSelection(cataloging.NewSelectionRequest().WithDefaults(defaultTags...).
+		WithAdditions(packageFileCatalogers...))
 }
+
+// packageFileCatalogers read package files (.deb, .ipk, .rpm) rather
+// than installed package databases.
+var packageFileCatalogers = []string{"deb-archive-cataloger", "rpm-archive-cataloger"}
 
 // offlinePackagesConfig is Syft's default package configuration with every
 // option that could use the network, or read the host machine outside the

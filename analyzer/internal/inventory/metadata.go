@@ -10,14 +10,25 @@ import (
 	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
 )
 
+// dpkgFields adds the identity-bearing fields of a Debian package's
+// control data, installed or in a package file.
+func dpkgFields(b *fieldBuilder, m pkg.DpkgDBEntry) {
+	b.person(ingest.KindSupplier, "maintainer", m.Maintainer, "Maintainer")
+	b.add(ingest.KindProperty, "source", m.Source, "Source")
+	b.add(ingest.KindDescription, "", m.Description, "Description")
+}
+
 // metadataFields adds the identity-bearing values of p's typed metadata.
 // Syft stores metadata by value; types not listed here add nothing.
 func metadataFields(b *fieldBuilder, p pkg.Package) {
 	switch m := p.Metadata.(type) {
 	case pkg.DpkgDBEntry:
-		b.person(ingest.KindSupplier, "maintainer", m.Maintainer, "Maintainer")
-		b.add(ingest.KindProperty, "source", m.Source, "Source")
-		b.add(ingest.KindDescription, "", m.Description, "Description")
+		dpkgFields(b, m)
+	case pkg.DpkgArchiveEntry: // a .deb or .ipk file
+		dpkgFields(b, pkg.DpkgDBEntry(m))
+	case pkg.RpmArchive: // an .rpm file
+		b.add(ingest.KindSupplier, "vendor", m.Vendor, "Vendor")
+		b.add(ingest.KindProperty, "source", m.SourceRpm, "SourceRPM")
 	case pkg.ApkDBEntry:
 		b.person(ingest.KindSupplier, "maintainer", m.Maintainer, "m")
 		b.add(ingest.KindURL, "url", m.URL, "U")

@@ -1,0 +1,124 @@
+package analyzer_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oemtrace/oemtrace/analyzer"
+	"github.com/oemtrace/oemtrace/analyzer/report"
+)
+
+// tarGz returns a gzip'd tar of the given files (path -> content).
+func tarGz(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for name, body := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(body))
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+// debFile builds a Debian binary package the way dpkg-deb lays it out: an
+// ar archive of debian-binary, control.tar.gz and data.tar.gz.
+func debFile(t *testing.T, control string, data map[string]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString("!<arch>\n")
+	for _, m := range []struct {
+		name string
+		body []byte
+	}{
+		{"debian-binary", []byte("2.0\n")},
+		{"control.tar.gz", tarGz(t, map[string]string{"./control": control})},
+		{"data.tar.gz", tarGz(t, data)},
+	} {
+		fmt.Fprintf(&b, "%-16s%-12d%-6d%-6d%-8s%-10d`\n", m.name, 1577836800, 0, 0, "100644", len(m.body))
+		b.Write(m.body)
+		if len(m.body)%2 == 1 {
+			b.WriteByte('\n')
+		}
+	}
+	return b.Bytes()
+}
+
+// TestPackageFileIdentity scans Debian package files, alone and inside an
+// archive: the package's own identity (its maintainer, its name) is
+// judged, not only the files it holds, so a vendor's package of the
+// engine is found even when its files are renamed.
+func TestPackageFileIdentity(t *testing.T) {
+	dir := t.TempDir()
+	kesl := debFile(t, "Package: kesl\nVersion: 11.4.0-1234\nArchitecture: amd64\n"+
+		"Maintainer: AO Kaspersky Lab <support@kaspersky.com>\nDescription: endpoint agent\n",
+		map[string]string{"./opt/acme/bin/agent": "#!/bin/sh\n"})
+	clean := debFile(t, "Package: netwarden-ui\nVersion: 2.1\nArchitecture: all\n"+
+		"Maintainer: Acme Networks <dev@acme.example>\nDescription: web console\n",
+		map[string]string{"./opt/acme/www/index.html": "<html></html>\n"})
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name    string
+		path    string
+		verdict report.Verdict
+		where   string // a location the maintainer evidence must carry
+	}{
+		{"deb", write("agent.deb", kesl), report.Tainted, "agent.deb:/agent.deb#Maintainer"},
+		{"deb named otherwise", write("update.bin", kesl), report.Tainted, "update.bin:/update.bin.deb#Maintainer"},
+		{"clean deb", write("ui.deb", clean), report.Clean, ""},
+		{"deb inside an archive", write("bundle.tar.gz", tarGz(t, map[string]string{"updates/agent.deb": string(kesl)})), report.Tainted, "bundle.tar.gz!tar.gz:/updates/agent.deb#Maintainer"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep := analyze(t, c.path, analyzer.Config{})
+			if rep.Verdict != c.verdict {
+				t.Fatalf("verdict %s, want %s; findings %+v gaps %+v", rep.Verdict, c.verdict, rep.Findings, rep.Gaps)
+			}
+			if c.where == "" {
+				if rep.Inputs[0].Components == 0 {
+					t.Error("the clean package was not catalogued")
+				}
+				return
+			}
+			if !strings.HasSuffix(c.path, ".tar.gz") {
+				var pkgTree *report.Tree
+				for i, tr := range rep.Inputs[0].Trees {
+					if tr.Kind == "package" {
+						pkgTree = &rep.Inputs[0].Trees[i]
+					}
+				}
+				if pkgTree == nil || pkgTree.Components != 1 {
+					t.Errorf("trees %+v, want the package file with its one package", rep.Inputs[0].Trees)
+				}
+			}
+			var found []string
+			for _, f := range rep.Findings {
+				for _, e := range f.Evidence {
+					found = append(found, e.Location.String())
+					if f.Blocking && f.Subject.Name == "kesl" && strings.Contains(e.Location.String(), c.where+" ") && e.Rule == "OT-ID-ENTITY" {
+						return
+					}
+				}
+			}
+			t.Errorf("no blocking OT-ID-ENTITY evidence on the kesl package at %s; evidence at %q", c.where, found)
+		})
+	}
+}
