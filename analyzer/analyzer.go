@@ -291,7 +291,7 @@ func (a *run) analyzeOne(ctx context.Context, in Input) error {
 	if disk == "" {
 		// Binary data of no known kind is spooled too: it may be a raw
 		// flash dump to carve.
-		p, cleanup, err := spool(br, a.cfg.MaxInputBytes)
+		p, cleanup, err := spool(br, a.cfg.MaxInputBytes, "standard input")
 		if err != nil {
 			return &InputError{Name: in.Name, Err: err}
 		}

@@ -275,7 +275,8 @@ func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location)
 		case err != nil:
 			failed = err
 		default:
-			tr.trees = []report.Tree{{Location: rat, Kind: kind.String(), Files: tr.files, Components: tr.components}}
+			// The tree first, then the containers nested in it.
+			tr.trees = append([]report.Tree{{Location: rat, Kind: kind.String(), Files: tr.files, Components: tr.components}}, tr.trees...)
 			out.add(tr)
 		}
 	}
@@ -401,12 +402,13 @@ func fileDigest(p string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// spool copies a non-seekable input (standard input) to a private
+// spool copies r (standard input, a file inside an image) to a private
 // temporary file, at most max bytes, so it can be examined as a file.
-func spool(r io.Reader, max int64) (string, func(), error) {
-	f, err := os.CreateTemp("", "oemtrace-stdin-")
+// what names r in errors.
+func spool(r io.Reader, max int64, what string) (string, func(), error) {
+	f, err := os.CreateTemp("", "oemtrace-spool-")
 	if err != nil {
-		return "", nil, fmt.Errorf("spooling standard input: %w", err)
+		return "", nil, fmt.Errorf("spooling %s: %w", what, err)
 	}
 	cleanup := func() { os.Remove(f.Name()) }
 	n, err := io.Copy(f, io.LimitReader(r, max+1))
@@ -414,11 +416,11 @@ func spool(r io.Reader, max int64) (string, func(), error) {
 		err = cerr
 	}
 	if err == nil && n > max {
-		err = errors.New("standard input is larger than the input limit")
+		err = fmt.Errorf("%s is larger than the limit of %d bytes", what, max)
 	}
 	if err != nil {
 		cleanup()
-		return "", nil, fmt.Errorf("spooling standard input: %w", err)
+		return "", nil, fmt.Errorf("spooling %s: %w", what, err)
 	}
 	return f.Name(), cleanup, nil
 }

@@ -2,7 +2,9 @@ package analyzer
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/sbom"
 
+	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware"
 	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
 	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
@@ -92,6 +95,9 @@ func (a *run) scanTree(ctx context.Context, t *fstree.Tree, at report.Location, 
 	var wg sync.WaitGroup
 	types := inventory.NewTypes()
 	opts := fscan.Options{MIMETypes: !raw}
+	if !raw {
+		opts.Nested = firmware.Nested
+	}
 	var spill *inventory.Spill
 	if kind == imageTree {
 		// Binaries read from an image are kept for Syft's catalogers;
@@ -175,7 +181,74 @@ func (a *run) scanTree(ctx context.Context, t *fstree.Tree, at report.Location, 
 		}
 	}
 	out.gaps = appendGaps(out.gaps, at, res.Gaps)
+	for _, p := range res.Nested {
+		if err := a.scanNested(ctx, t, p, at, out); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// scanNested opens a container found as a file of a tree (a tar.gz in an
+// update folder, a squashfs inside a squashfs) and scans what it holds as
+// a firmware input of its own, its location chain continuing from the
+// file's: "fw.bin!squashfs:/opt/updates/engine.tar.gz!gzip!tar:/x". What
+// cannot be opened is a gap; only a failing context is an error.
+func (a *run) scanNested(ctx context.Context, t *fstree.Tree, p string, at report.Location, out *treeResult) error {
+	nat := nestedAt(at, p)
+	gap := func(reason string) {
+		out.gaps = append(out.gaps, report.Gap{Location: nat, Reason: reason})
+	}
+	depth := extract.Limits{MaxDepth: a.cfg.Limits.MaxDepth}.Depth()
+	if len(at.Chain) >= depth {
+		gap("nested container not opened: depth limit reached")
+		return nil
+	}
+	f, err := t.Open(p)
+	if err != nil {
+		gap("nested container not opened: " + unwrapPathError(err).Error())
+		return nil
+	}
+	head := make([]byte, 3072) // as much as the content scan sniffs
+	n, _ := f.ReadAt(head, 0)
+	if !firmware.NestedFile(head[:n], io.NewSectionReader(f, 0, 1<<62)) {
+		// A compressed document, not a container: its bytes were
+		// scanned as a file.
+		f.Close()
+		return nil
+	}
+	tmp, cleanup, err := spool(io.NewSectionReader(f, 0, 1<<62), unpackLimits(0, a.cfg.Limits).MaxFileBytes, "the nested container")
+	f.Close()
+	if err != nil {
+		gap("nested container not opened: " + err.Error())
+		return nil
+	}
+	defer cleanup()
+	tr, err := a.scanFirmware(ctx, tmp, nat)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, firmware.ErrNotFirmware):
+		// Not a container after all: its content was scanned as a file.
+	case err != nil:
+		gap("nested container could not be read: " + unwrapPathError(err).Error())
+	default:
+		out.add(tr)
+	}
+	return nil
+}
+
+// nestedAt is the location of the file p of the tree at, as the start of
+// a chain: the tree's last layer names the file (a directory input gets a
+// "dir" layer).
+func nestedAt(at report.Location, p string) report.Location {
+	chain := append([]report.Layer(nil), at.Chain...)
+	if len(chain) == 0 || chain[len(chain)-1].Path != "" {
+		chain = append(chain, report.Layer{Format: "dir"})
+	}
+	chain[len(chain)-1].Path = p
+	at.Chain, at.Path = chain, ""
+	return at
 }
 
 // fileMatches is the evidence found in one file: its content hits and the

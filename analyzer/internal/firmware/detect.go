@@ -9,6 +9,7 @@ package firmware
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/arfile"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/fit"
@@ -201,4 +202,48 @@ func parseOctal(b []byte) (int64, bool) {
 		v = v<<3 | int64(c-'0')
 	}
 	return v, true
+}
+
+// Nested reports whether a file inside a scanned tree, whose first bytes
+// are head, is a container worth opening: a format with a strong
+// signature (no 2-byte magics, no bare device trees), so that an ordinary
+// file is never mistaken for one and reported as a corrupt container.
+// Zip files (jars, APKs, documents) are left to Syft's Java and binary
+// catalogers and to the class lists of the content scan.
+func Nested(head []byte) bool {
+	if isTar(head) {
+		return true
+	}
+	switch Detect(head) {
+	case fmtGzip, fmtXz, fmtBzip2, fmtZstd, fmtSquashfs, fmtCpio, fmtUImage, fmtExt,
+		fmtRPM, fmt7z, fmtUBI, fmtCramfs:
+		return true
+	case fmtAr:
+		// A Debian package, not a static library (whose objects are
+		// stored as they are, and scanned so in the .a file).
+		return bytes.HasPrefix(head, []byte("!<arch>\ndebian-binary"))
+	}
+	return false
+}
+
+// nestedHead is how much of a stream NestedFile decompresses to decide.
+const nestedHead = 3072
+
+// NestedFile reports whether the file r, whose first bytes are head (see
+// Nested), is worth opening. A compression stream is only when what it
+// holds starts with a container (a tar.gz, not a gzip'd changelog), so
+// the documentation of a root filesystem is not unpacked file by file.
+func NestedFile(head []byte, r io.Reader) bool {
+	format := Detect(head)
+	if !isCompression(format) {
+		return Nested(head)
+	}
+	rc, closeFn, err := decompressor(format, r)
+	if err != nil {
+		return false
+	}
+	defer closeFn()
+	inner := make([]byte, nestedHead)
+	n, _ := io.ReadFull(rc, inner)
+	return Nested(inner[:n])
 }

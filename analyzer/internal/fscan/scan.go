@@ -88,6 +88,10 @@ type Result struct {
 	// as Syft's indexer would see it ("" for an empty file); only filled
 	// when Options.MIMETypes is set.
 	MIMETypes map[string]string
+	// Nested lists, sorted, the files that Options.Nested took for
+	// containers: their content was scanned as it is, and the caller may
+	// open them.
+	Nested []string
 }
 
 // Options tunes a scan.
@@ -101,6 +105,9 @@ type Options struct {
 	// file again. The scan reads a binary too large to hold in memory
 	// back from its copy to parse its metadata.
 	Keep func(path string, size int64) Copy
+	// Nested, when set, is asked about the head of every file that is
+	// not a binary: true lists the file in Result.Nested.
+	Nested func(head []byte) bool
 }
 
 // Copy receives a binary as the scan reads it.
@@ -139,7 +146,7 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 		go func() {
 			defer wg.Done()
 			w := &worker{sc: content.NewScanner(s.matcher)}
-			w.keep = opts.Keep
+			w.keep, w.nested = opts.Keep, opts.Nested
 			for e := range jobs {
 				r := s.scanFile(w, t, e)
 				mu.Lock()
@@ -152,6 +159,9 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 				}
 				if r.gap != nil {
 					res.Gaps = append(res.Gaps, *r.gap)
+				}
+				if r.nested {
+					res.Nested = append(res.Nested, e.rel)
 				}
 				if r.file != nil {
 					res.Files = append(res.Files, *r.file)
@@ -174,6 +184,7 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 	}
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
 	sort.Slice(res.Gaps, func(i, j int) bool { return res.Gaps[i].Path < res.Gaps[j].Path })
+	sort.Strings(res.Nested)
 	return res, nil
 }
 
@@ -197,9 +208,10 @@ const maxHeld = 16 << 20
 
 // worker is the state of one scanning goroutine.
 type worker struct {
-	sc   *content.Scanner
-	buf  []byte // holds the binary being scanned, reused
-	keep func(path string, size int64) Copy
+	sc     *content.Scanner
+	buf    []byte // holds the binary being scanned, reused
+	keep   func(path string, size int64) Copy
+	nested func(head []byte) bool
 }
 
 // hold reads a whole binary from r into the worker's buffer.
@@ -221,6 +233,8 @@ type scanned struct {
 	gap  *Gap  // what of it could not be examined
 	read bool  // its whole content was scanned
 	mime string
+	// nested: Options.Nested took it for a container
+	nested bool
 }
 
 // scanFile scans one file: its evidence, the gap when it (or its binary
@@ -277,7 +291,7 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) scanned {
 	if err != nil {
 		return scanned{gap: &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime: mime}
 	}
-	res := scanned{read: true, mime: mime}
+	res := scanned{read: true, mime: mime, nested: format == "" && w.nested != nil && w.nested(head)}
 	if copied != nil {
 		// The scan has read the whole binary: a large one is parsed from
 		// its copy, not decompressed from an image a second time.

@@ -1,0 +1,43 @@
+package firmware
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"testing"
+)
+
+// TestNestedFile checks which files of a tree are opened as containers:
+// those with strong signatures, and compression streams only when what
+// they hold is a container.
+func TestNestedFile(t *testing.T) {
+	gz := func(b []byte) []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(b)
+		zw.Close()
+		return buf.Bytes()
+	}
+	var tarBuf bytes.Buffer
+	tw := tar.NewWriter(&tarBuf)
+	tw.WriteHeader(&tar.Header{Name: "a", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+	tw.Write([]byte("x"))
+	tw.Close()
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"tar", tarBuf.Bytes(), true},
+		{"tar.gz", gz(tarBuf.Bytes()), true},
+		{"gzip'd changelog", gz([]byte("pkg (1.0) stable; urgency=low\n")), false},
+		{"deb", []byte("!<arch>\ndebian-binary   1577836800  0     0     100644  4         `\n2.0\n"), true},
+		{"static library", []byte("!<arch>\n/               1577836800  0     0     0       4         `\n\x00\x00\x00\x00"), false},
+		{"zip", []byte("PK\x03\x04\x14\x00\x00\x00\x00\x00"), false},
+		{"text", []byte("hello\n"), false},
+	} {
+		if got := NestedFile(c.b, bytes.NewReader(c.b)); got != c.want {
+			t.Errorf("%s: NestedFile = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

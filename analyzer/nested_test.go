@@ -1,0 +1,102 @@
+package analyzer_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oemtrace/oemtrace/analyzer"
+	"github.com/oemtrace/oemtrace/analyzer/report"
+)
+
+const basesHeader = "AVP Antiviral Database. (c)Kaspersky Lab 1997-2015.\n"
+
+func gzipBytes(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestNestedContainers checks that a container found as a file of a
+// scanned tree is opened and scanned, with the chain continuing from the
+// file, that a compressed document is not unpacked, and that nesting
+// stops at the depth limit as a gap.
+func TestNestedContainers(t *testing.T) {
+	engine := tarGz(t, map[string]string{"./opt/x/bases/base001.avc": basesHeader})
+	write := func(root, rel string, b []byte) {
+		t.Helper()
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("tar.gz in a directory", func(t *testing.T) {
+		root := t.TempDir()
+		write(root, "opt/updates/engine.tar.gz", engine)
+		write(root, "usr/share/doc/x/changelog.gz", gzipBytes(t, []byte("x (1.0) stable; urgency=low\n")))
+		rep := analyze(t, root, analyzer.Config{})
+		if rep.Verdict != report.Tainted {
+			t.Fatalf("verdict %s; gaps %+v", rep.Verdict, rep.Gaps)
+		}
+		want := "!dir:/opt/updates/engine.tar.gz!gzip!tar:/opt/x/bases/base001.avc@0x0"
+		if !hasEvidenceAt(rep, want) {
+			t.Errorf("no evidence at ...%s", want)
+		}
+		for _, tr := range rep.Inputs[0].Trees {
+			if strings.Contains(tr.Location.String(), "changelog") {
+				t.Errorf("a compressed document was unpacked: %s", tr.Location)
+			}
+		}
+	})
+
+	t.Run("tar.gz in a tar.gz", func(t *testing.T) {
+		root := t.TempDir()
+		write(root, "bundle.tar.gz", tarGz(t, map[string]string{"./updates/engine.tar.gz": string(engine)}))
+		rep := analyze(t, filepath.Join(root, "bundle.tar.gz"), analyzer.Config{})
+		if rep.Verdict != report.Tainted || !hasEvidenceAt(rep, ":/updates/engine.tar.gz!gzip!tar:/opt/x/bases/base001.avc@0x0") {
+			t.Errorf("verdict %s, findings %+v", rep.Verdict, rep.Findings)
+		}
+	})
+
+	t.Run("depth limit", func(t *testing.T) {
+		b := engine
+		for range 3 {
+			b = tarGz(t, map[string]string{"./inner.tar.gz": string(b)})
+		}
+		root := t.TempDir()
+		write(root, "deep.tar.gz", b)
+		rep := analyze(t, filepath.Join(root, "deep.tar.gz"), analyzer.Config{Limits: analyzer.Limits{MaxDepth: 4}})
+		if rep.Verdict != report.Incomplete {
+			t.Fatalf("verdict %s, want incomplete; findings %+v", rep.Verdict, rep.Findings)
+		}
+		found := false
+		for _, g := range rep.Gaps {
+			found = found || strings.Contains(g.Reason, "depth limit")
+		}
+		if !found {
+			t.Errorf("gaps %+v, want the depth limit", rep.Gaps)
+		}
+	})
+}
+
+// hasEvidenceAt reports whether some evidence location ends with suffix.
+func hasEvidenceAt(rep *report.Report, suffix string) bool {
+	for _, f := range rep.Findings {
+		for _, e := range f.Evidence {
+			if strings.HasSuffix(e.Location.String(), suffix) {
+				return true
+			}
+		}
+	}
+	return false
+}
