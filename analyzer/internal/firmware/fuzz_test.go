@@ -1,6 +1,7 @@
 package firmware
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -25,6 +26,7 @@ func FuzzDetect(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		Detect(b)
 		isTar(b)
+		NestedFile(b, bytes.NewReader(b))
 	})
 }
 
