@@ -3,13 +3,13 @@ package analyzer_test
 import (
 	"bytes"
 	"compress/gzip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/oemtrace/oemtrace/analyzer"
 	"github.com/oemtrace/oemtrace/analyzer/report"
+	"github.com/oemtrace/oemtrace/internal/testutil"
 )
 
 const basesHeader = "AVP Antiviral Database. (c)Kaspersky Lab 1997-2015.\n"
@@ -31,19 +31,10 @@ func gzipBytes(t *testing.T, b []byte) []byte {
 // stops at the depth limit as a gap.
 func TestNestedContainers(t *testing.T) {
 	engine := tarGz(t, map[string]string{"./opt/x/bases/base001.avc": basesHeader})
-	write := func(root, rel string, b []byte) {
-		t.Helper()
-		p := filepath.Join(root, filepath.FromSlash(rel))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	t.Run("tar.gz in a directory", func(t *testing.T) {
 		root := t.TempDir()
-		write(root, "opt/updates/engine.tar.gz", engine)
-		write(root, "usr/share/doc/x/changelog.gz", gzipBytes(t, []byte("x (1.0) stable; urgency=low\n")))
+		testutil.WriteFile(t, root, "opt/updates/engine.tar.gz", string(engine))
+		testutil.WriteFile(t, root, "usr/share/doc/x/changelog.gz", string(gzipBytes(t, []byte("x (1.0) stable; urgency=low\n"))))
 		rep := analyze(t, root, analyzer.Config{})
 		if rep.Verdict != report.Tainted {
 			t.Fatalf("verdict %s; gaps %+v", rep.Verdict, rep.Gaps)
@@ -61,7 +52,7 @@ func TestNestedContainers(t *testing.T) {
 
 	t.Run("tar.gz in a tar.gz", func(t *testing.T) {
 		root := t.TempDir()
-		write(root, "bundle.tar.gz", tarGz(t, map[string]string{"./updates/engine.tar.gz": string(engine)}))
+		testutil.WriteFile(t, root, "bundle.tar.gz", string(tarGz(t, map[string]string{"./updates/engine.tar.gz": string(engine)})))
 		rep := analyze(t, filepath.Join(root, "bundle.tar.gz"), analyzer.Config{})
 		if rep.Verdict != report.Tainted || !hasEvidenceAt(rep, ":/updates/engine.tar.gz!gzip!tar:/opt/x/bases/base001.avc@0x0") {
 			t.Errorf("verdict %s, findings %+v", rep.Verdict, rep.Findings)
@@ -74,7 +65,7 @@ func TestNestedContainers(t *testing.T) {
 			b = tarGz(t, map[string]string{"./inner.tar.gz": string(b)})
 		}
 		root := t.TempDir()
-		write(root, "deep.tar.gz", b)
+		testutil.WriteFile(t, root, "deep.tar.gz", string(b))
 		rep := analyze(t, filepath.Join(root, "deep.tar.gz"), analyzer.Config{Limits: analyzer.Limits{MaxDepth: 4}})
 		if rep.Verdict != report.Incomplete {
 			t.Fatalf("verdict %s, want incomplete; findings %+v", rep.Verdict, rep.Findings)
