@@ -3,6 +3,8 @@ package analyzer_test
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,6 +49,21 @@ func TestNestedContainers(t *testing.T) {
 			if strings.Contains(tr.Location.String(), "changelog") {
 				t.Errorf("a compressed document was unpacked: %s", tr.Location)
 			}
+		}
+	})
+
+	t.Run("compressed kernel module", func(t *testing.T) {
+		exe, err := os.ReadFile("/bin/true")
+		if err != nil {
+			t.Skip("no /bin/true to copy: ", err)
+		}
+		root := t.TempDir()
+		ko := append(exe, "DNL-01.GEO.KASPERSKY.COM"...)
+		testutil.WriteFile(t, root, "lib/modules/6.1/extra/klflt.ko.gz", string(gzipBytes(t, ko)))
+		rep := analyze(t, root, analyzer.Config{})
+		want := fmt.Sprintf("!dir:/lib/modules/6.1/extra/klflt.ko.gz!gzip:/klflt.ko.gz@0x%x", len(exe)+len("DNL-01"))
+		if rep.Verdict != report.Tainted || !hasEvidenceAt(rep, want) {
+			t.Errorf("verdict %s, want tainted with evidence at ...%s; findings %+v", rep.Verdict, want, rep.Findings)
 		}
 	})
 

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -224,7 +227,18 @@ func (a *run) scanNested(ctx context.Context, t *fstree.Tree, p string, at repor
 		return nil
 	}
 	defer cleanup()
-	tr, err := a.scanFirmware(ctx, tmp, nat)
+	// The unpackers name a stream's content after its file: give the
+	// spooled copy the file's own name.
+	dir, err := os.MkdirTemp("", "oemtrace-nested-")
+	if err != nil {
+		return fmt.Errorf("creating temporary directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	named := filepath.Join(dir, path.Base(p))
+	if err := os.Rename(tmp, named); err != nil {
+		return fmt.Errorf("naming the nested container: %w", err)
+	}
+	tr, err := a.scanFirmware(ctx, named, nat)
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()

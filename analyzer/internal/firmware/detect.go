@@ -231,8 +231,9 @@ const nestedHead = 3072
 
 // NestedFile reports whether the file r, whose first bytes are head (see
 // Nested), is worth opening. A compression stream is only when what it
-// holds starts with a container (a tar.gz, not a gzip'd changelog), so
-// the documentation of a root filesystem is not unpacked file by file.
+// holds starts with a container or an executable (a tar.gz, a kernel
+// module .ko.xz; not a gzip'd changelog), so the documentation of a root
+// filesystem is not unpacked file by file.
 func NestedFile(head []byte, r io.Reader) bool {
 	format := Detect(head)
 	if !isCompression(format) {
@@ -245,5 +246,6 @@ func NestedFile(head []byte, r io.Reader) bool {
 	defer closeFn()
 	inner := make([]byte, nestedHead)
 	n, _ := io.ReadFull(rc, inner)
-	return Nested(inner[:n])
+	inner = inner[:n]
+	return Nested(inner) || bytes.HasPrefix(inner, []byte("\x7fELF")) || bytes.HasPrefix(inner, []byte("MZ"))
 }
