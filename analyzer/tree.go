@@ -207,20 +207,21 @@ func (a *run) scanNested(ctx context.Context, t *fstree.Tree, p string, at repor
 		gap("nested container not opened: depth limit reached")
 		return nil
 	}
+	e, _ := t.Lookup(p)
 	f, err := t.Open(p)
 	if err != nil {
 		gap("nested container not opened: " + unwrapPathError(err).Error())
 		return nil
 	}
-	head := make([]byte, 3072) // as much as the content scan sniffs
+	head := make([]byte, min(3072, e.Size)) // as much as the content scan sniffs
 	n, _ := f.ReadAt(head, 0)
-	if !firmware.NestedFile(head[:n], io.NewSectionReader(f, 0, 1<<62)) {
+	if !firmware.NestedFile(head[:n], io.NewSectionReader(f, 0, e.Size)) {
 		// A compressed document, not a container: its bytes were
 		// scanned as a file.
 		f.Close()
 		return nil
 	}
-	tmp, cleanup, err := spool(io.NewSectionReader(f, 0, 1<<62), unpackLimits(0, a.cfg.Limits).MaxFileBytes, "the nested container")
+	tmp, cleanup, err := spool(io.NewSectionReader(f, 0, e.Size), unpackLimits(0, a.cfg.Limits).MaxFileBytes, "the nested container")
 	f.Close()
 	if err != nil {
 		gap("nested container not opened: " + err.Error())
@@ -245,7 +246,8 @@ func (a *run) scanNested(ctx context.Context, t *fstree.Tree, p string, at repor
 	case errors.Is(err, firmware.ErrNotFirmware):
 		// Not a container after all: its content was scanned as a file.
 	case err != nil:
-		gap("nested container could not be read: " + unwrapPathError(err).Error())
+		// Name the file, not its temporary copy.
+		gap("nested container could not be read: " + strings.ReplaceAll(unwrapPathError(err).Error(), named, p))
 	default:
 		out.add(tr)
 	}

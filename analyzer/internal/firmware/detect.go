@@ -230,9 +230,11 @@ func Nested(head []byte) bool {
 const nestedHead = 3072
 
 // NestedFile reports whether the file r, whose first bytes are head (see
-// Nested), is worth opening. A compression stream is only when what it
-// holds starts with a container or an executable (a tar.gz, a kernel
-// module .ko.xz; not a gzip'd changelog), so the documentation of a root
+// Nested), is worth opening. A compression stream is when what it holds
+// starts with a container or is binary (an executable, a kernel module
+// .ko.xz, signature bases), or when it cannot be decompressed (the
+// unpacker then reports it as a gap); a compressed text (a gzip'd
+// changelog or manual page) is not, so the documentation of a root
 // filesystem is not unpacked file by file.
 func NestedFile(head []byte, r io.Reader) bool {
 	format := Detect(head)
@@ -241,11 +243,12 @@ func NestedFile(head []byte, r io.Reader) bool {
 	}
 	rc, closeFn, err := decompressor(format, r)
 	if err != nil {
-		return false
+		return true
 	}
 	defer closeFn()
-	inner := make([]byte, nestedHead)
-	n, _ := io.ReadFull(rc, inner)
-	inner = inner[:n]
-	return Nested(inner) || bytes.HasPrefix(inner, []byte("\x7fELF")) || bytes.HasPrefix(inner, []byte("MZ"))
+	inner, err := io.ReadAll(io.LimitReader(rc, nestedHead))
+	if err != nil {
+		return true
+	}
+	return Nested(inner) || bytes.IndexByte(inner, 0) >= 0
 }

@@ -32,6 +32,8 @@ func TestNestedFile(t *testing.T) {
 		{"tar.gz", gz(tarBuf.Bytes()), true},
 		{"gzip'd changelog", gz([]byte("pkg (1.0) stable; urgency=low\n")), false},
 		{"gzip'd kernel module", gz([]byte("\x7fELF\x02\x01\x01\x00")), true},
+		{"gzip'd binary data", gz([]byte("KLZF\x00\x01\x02")), true},
+		{"truncated gzip", gz(bytes.Repeat(tarBuf.Bytes(), 4))[:40], true},
 		{"deb", []byte("!<arch>\ndebian-binary   1577836800  0     0     100644  4         `\n2.0\n"), true},
 		{"static library", []byte("!<arch>\n/               1577836800  0     0     0       4         `\n\x00\x00\x00\x00"), false},
 		{"zip", []byte("PK\x03\x04\x14\x00\x00\x00\x00\x00"), false},
