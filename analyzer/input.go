@@ -94,7 +94,7 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 	case firmware.Detect(head) != "":
 		desc.Kind, desc.Format = KindFirmware, firmware.Detect(head)
 		tr, err = a.scanFirmware(ctx, disk, at)
-		if ext := packageFileExt(head); ext != "" && err == nil {
+		if ext := firmware.PackageExt(head); ext != "" && err == nil {
 			// Unpacking shows the package's files; its own identity
 			// (name, version, maintainer or vendor) is in its metadata,
 			// which Syft reads from the package file itself.
@@ -332,18 +332,6 @@ func (a *run) scanDir(ctx context.Context, dir string, at report.Location) (*tre
 }
 
 // scanSingle scans one binary file.
-// packageFileExt is the file extension of a package file with this head
-// (".deb" for a Debian or opkg package in an ar archive, ".rpm"), else "".
-func packageFileExt(head []byte) string {
-	switch {
-	case bytes.HasPrefix(head, []byte("!<arch>\ndebian-binary")):
-		return ".deb"
-	case bytes.HasPrefix(head, []byte{0xed, 0xab, 0xee, 0xdb}):
-		return ".rpm"
-	}
-	return ""
-}
-
 // packageFileName names a package file input for Syft, whose package-file
 // catalogers go by extension: the input's own name when it has ext.
 func packageFileName(input, ext string) string {

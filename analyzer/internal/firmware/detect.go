@@ -221,9 +221,22 @@ func Nested(head []byte) bool {
 	case fmtAr:
 		// A Debian package, not a static library (whose objects are
 		// stored as they are, and scanned so in the .a file).
-		return bytes.HasPrefix(head, []byte("!<arch>\ndebian-binary"))
+		return PackageExt(head) == ".deb"
 	}
 	return false
+}
+
+// PackageExt is the file extension of a package file whose first bytes
+// are head: ".deb" for a Debian or opkg package in an ar archive (not a
+// static library), ".rpm", else "".
+func PackageExt(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("!<arch>\ndebian-binary")):
+		return ".deb"
+	case Detect(head) == fmtRPM:
+		return ".rpm"
+	}
+	return ""
 }
 
 // nestedHead is how much of a stream NestedFile decompresses to decide.
