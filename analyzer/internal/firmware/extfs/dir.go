@@ -389,10 +389,9 @@ func (f *FS) readDir(stack []*inode) ([]fs.DirEntry, error) {
 		return nil, err
 	}
 	ents := make([]fs.DirEntry, 0, len(d.ents))
-	// A directory has one name: two entries for one directory inode
-	// (each naming this directory in its "..") would let each level of a
-	// crafted image multiply the next. The second is left out.
-	dirs := map[uint32]string{}
+	// A second entry for one directory (each naming this directory in its
+	// "..") is left out, with an error.
+	dirs := imgfile.DirNames[uint32]{}
 	var dupErr error
 	for _, e := range d.ents {
 		de := &dirEntry{name: e.name, typ: direntType(e.ftype)}
@@ -403,13 +402,12 @@ func (f *FS) readDir(stack []*inode) ([]fs.DirEntry, error) {
 			de.typ = de.info.mode.Type()
 		}
 		if de.err == nil && de.typ.IsDir() {
-			if first, dup := dirs[e.ino]; dup {
+			if err := dirs.Claim(e.ino, e.name); err != nil {
 				if dupErr == nil {
-					dupErr = fmt.Errorf("%q and %q name one directory (inode %d); %q left out", first, e.name, e.ino, e.name)
+					dupErr = fmt.Errorf("%w (inode %d); %q left out", err, e.ino, e.name)
 				}
 				continue
 			}
-			dirs[e.ino] = e.name
 		}
 		ents = append(ents, de)
 	}

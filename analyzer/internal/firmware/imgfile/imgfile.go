@@ -192,6 +192,22 @@ func (d *Dir) ReadDir(n int) ([]fs.DirEntry, error) {
 	return rest[:n:n], nil
 }
 
+// DirNames records, for one directory listing, the name each
+// subdirectory has there, by its inode key. A directory has one name: two
+// entries for one directory would let each level of a crafted image
+// multiply the next.
+type DirNames[K comparable] map[K]string
+
+// Claim records name for the directory key, or fails (naming both entries)
+// when the listing already named it.
+func (d DirNames[K]) Claim(key K, name string) error {
+	if first, dup := d[key]; dup {
+		return fmt.Errorf("%q and %q name one directory", first, name)
+	}
+	d[key] = name
+	return nil
+}
+
 // ReadFull reads len(p) bytes of r at off. A full read is a success even
 // when r also reports io.EOF (io.ReaderAt allows that at the end of its
 // input); a short one fails, with io.ErrUnexpectedEOF when r gave no

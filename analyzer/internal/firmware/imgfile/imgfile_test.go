@@ -120,3 +120,16 @@ func TestReadFull(t *testing.T) {
 		t.Errorf("short read: %v, want io.ErrUnexpectedEOF", err)
 	}
 }
+
+func TestDirNames(t *testing.T) {
+	d := imgfile.DirNames[int]{}
+	if err := d.Claim(7, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Claim(8, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Claim(7, "c"); err == nil || err.Error() != `"a" and "c" name one directory` {
+		t.Errorf("second name for one directory: %v", err)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgfile"
 )
 
 var (
@@ -51,10 +53,8 @@ func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 func (f *FS) readDir(name string, n *inode) ([]fs.DirEntry, error) {
 	ents, err := f.listing(n)
 	list := make([]fs.DirEntry, 0, len(ents))
-	// A directory has one name: two entries for one directory inode would
-	// let each level of a crafted image multiply the next. The second is
-	// left out, with an error.
-	dirs := map[uint64]string{}
+	// A second entry for one directory is left out, with an error.
+	dirs := imgfile.DirNames[uint64]{}
 	for _, e := range ents {
 		d := &dirEntry{info: fileInfo{f: f, name: e.name}, typ: typeMode(e.typ)}
 		ino, ierr := f.inode(e.ref)
@@ -65,13 +65,12 @@ func (f *FS) readDir(name string, n *inode) ([]fs.DirEntry, error) {
 			d.typ = typeMode(ino.kind())
 		}
 		if ierr == nil && ino.kind() == typeDir {
-			if first, dup := dirs[e.ref]; dup {
+			if derr := dirs.Claim(e.ref, e.name); derr != nil {
 				if err == nil {
-					err = fmt.Errorf("%q and %q name one directory (inode %d); %q left out", first, e.name, ino.number, e.name)
+					err = fmt.Errorf("%w (inode %d); %q left out", derr, ino.number, e.name)
 				}
 				continue
 			}
-			dirs[e.ref] = e.name
 		}
 		list = append(list, d)
 	}
