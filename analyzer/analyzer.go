@@ -41,6 +41,7 @@ import (
 	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
 	"github.com/oemtrace/oemtrace/analyzer/internal/identity"
 	"github.com/oemtrace/oemtrace/analyzer/internal/ingest"
+	"github.com/oemtrace/oemtrace/analyzer/internal/inventory"
 	"github.com/oemtrace/oemtrace/analyzer/internal/sbomout"
 	"github.com/oemtrace/oemtrace/analyzer/report"
 	"github.com/oemtrace/oemtrace/signatures"
@@ -214,7 +215,7 @@ func newRun(cfg Config) (*run, error) {
 	if cfg.Now != nil {
 		now = cfg.Now
 	}
-	sc, err := fscan.New(set)
+	sc, err := fscan.New(set, inventory.Markers()...)
 	if err != nil {
 		return nil, err
 	}

@@ -129,10 +129,10 @@ func (a *run) scanTree(ctx context.Context, t *fstree.Tree, at report.Location, 
 	}
 	res, err := sc.Scan(ctx, t, opts)
 	if err != nil {
-		types.Set(nil)
+		types.Set(nil, nil)
 		stop()
 	} else {
-		types.Set(res.MIMETypes)
+		types.Set(res.MIMETypes, res.Marks)
 	}
 	wg.Wait()
 	if err != nil {

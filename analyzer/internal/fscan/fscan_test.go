@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -291,5 +294,59 @@ func TestCorruptMetadataKeepsHits(t *testing.T) {
 	}
 	if res.Scanned != 1 || res.MIMETypes["/bin/cut"] == "" {
 		t.Errorf("scanned %d files, MIME types %v: the content was read", res.Scanned, res.MIMETypes)
+	}
+}
+
+// TestMarkersAndKeptCopies checks that markers are noted per file, in the
+// bit of their position, wherever in the file they lie (across the
+// scanner's chunks too), and that of the binaries held in memory only
+// those holding a marker are offered for a copy.
+func TestMarkersAndKeptCopies(t *testing.T) {
+	exe, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Skip("no /bin/true to copy: ", err)
+	}
+	root := t.TempDir()
+	pad := strings.Repeat("\x00", 3<<20)
+	testutil.WriteFile(t, root, "bin/gotool", string(exe)+pad+"\xff Go buildinf:")
+	testutil.WriteFile(t, root, "bin/plain", string(exe))
+	testutil.WriteFile(t, root, "lib/both.so", string(exe)+".note.package"+pad+"\xff Go buildinf:")
+	testutil.WriteFile(t, root, "etc/notes.txt", "section .note.package\n")
+	tree, err := fstree.Dir(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := signatures.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := New(set, []byte("\xff Go buildinf:"), []byte(".note.package"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := map[string]*memCopy{}
+	var mu sync.Mutex
+	keep := func(p string, _ int64) Copy {
+		mu.Lock()
+		defer mu.Unlock()
+		kept[p] = &memCopy{}
+		return kept[p]
+	}
+	res, err := sc.Scan(context.Background(), tree, Options{Keep: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{"/bin/gotool": 1, "/lib/both.so": 3, "/etc/notes.txt": 2}
+	if !maps.Equal(res.Marks, want) {
+		t.Errorf("marks = %v, want %v", res.Marks, want)
+	}
+	if len(kept) != 2 || kept["/bin/gotool"] == nil || kept["/lib/both.so"] == nil {
+		t.Fatalf("copies of %v, want the two marked binaries", slices.Sorted(maps.Keys(kept)))
+	}
+	if c := kept["/bin/gotool"]; !c.kept || c.buf.Len() != len(exe)+len(pad)+14 {
+		t.Errorf("copy of /bin/gotool: kept %v, %d bytes", c.kept, c.buf.Len())
+	}
+	if _, err := New(set, make([][]byte, MaxMarkers+1)...); err == nil {
+		t.Errorf("New took %d markers", MaxMarkers+1)
 	}
 }

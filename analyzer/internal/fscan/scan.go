@@ -29,22 +29,34 @@ type Scanner struct {
 	set     *signatures.Set
 	matcher *content.Matcher
 	lits    []signatures.Literal
+	markers int
 	// Workers is the number of files scanned at once; 0 means GOMAXPROCS.
 	Workers int
 }
 
-// New compiles the set's literals into one matcher.
-func New(set *signatures.Set) (*Scanner, error) {
+// MaxMarkers is how many markers New takes.
+const MaxMarkers = 64
+
+// New compiles the set's literals into one matcher, together with
+// markers: byte strings, not evidence, whose presence in each file the
+// scan notes in Result.Marks (bit i for markers[i]) at no extra reading.
+func New(set *signatures.Set, markers ...[]byte) (*Scanner, error) {
+	if len(markers) > MaxMarkers {
+		return nil, fmt.Errorf("%d markers, at most %d", len(markers), MaxMarkers)
+	}
 	lits := set.Literals()
-	ps := make([]content.Pattern, len(lits))
+	ps := make([]content.Pattern, 0, len(lits)+len(markers))
 	for i, l := range lits {
-		ps[i] = content.Pattern{ID: i, Bytes: l.Bytes, Fold: l.Fold, AtOffset: l.At}
+		ps = append(ps, content.Pattern{ID: i, Bytes: l.Bytes, Fold: l.Fold, AtOffset: l.At})
+	}
+	for i, b := range markers {
+		ps = append(ps, content.Pattern{ID: len(lits) + i, Bytes: b, AtOffset: -1})
 	}
 	m, err := content.Compile(ps)
 	if err != nil {
 		return nil, fmt.Errorf("compiling content patterns: %w", err)
 	}
-	return &Scanner{set: set, matcher: m, lits: lits}, nil
+	return &Scanner{set: set, matcher: m, lits: lits, markers: len(markers)}, nil
 }
 
 // Hit is one rule's content evidence in one file.
@@ -92,6 +104,9 @@ type Result struct {
 	// containers: their content was scanned as it is, and the caller may
 	// open them.
 	Nested []string
+	// Marks maps the path of every file holding one of the scanner's
+	// markers to the set of those it holds (bit i for marker i).
+	Marks map[string]uint64
 }
 
 // Options tunes a scan.
@@ -99,11 +114,11 @@ type Options struct {
 	// MIMETypes asks for the MIME type of every file read, so a package
 	// cataloger reading the same tree needs not read the files again.
 	MIMETypes bool
-	// Keep, when set, is asked for a Copy of every binary the scan reads
-	// (by path and size); the scan writes the binary to it as it reads it
-	// and closes it, so a cataloger can keep a copy instead of reading the
-	// file again. The scan reads a binary too large to hold in memory
-	// back from its copy to parse its metadata.
+	// Keep, when set, is asked for a Copy of every binary too large to
+	// hold in memory, and of every binary holding a marker; the scan
+	// writes the binary to it and closes it, so a cataloger can keep a
+	// copy instead of reading the file again. The scan reads a binary
+	// too large to hold back from its copy to parse its metadata.
 	Keep func(path string, size int64) Copy
 	// Nested, when set, is asked about the head of every file that is
 	// not a binary: true lists the file in Result.Nested.
@@ -165,6 +180,12 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 				}
 				if r.file != nil {
 					res.Files = append(res.Files, *r.file)
+				}
+				if r.marks != 0 {
+					if res.Marks == nil {
+						res.Marks = map[string]uint64{}
+					}
+					res.Marks[e.rel] = r.marks
 				}
 				mu.Unlock()
 			}
@@ -235,6 +256,7 @@ type scanned struct {
 	mime string
 	// nested: Options.Nested took it for a container
 	nested bool
+	marks  uint64 // the markers it holds
 }
 
 // scanFile scans one file: its evidence, the gap when it (or its binary
@@ -263,8 +285,9 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) scanned {
 	mime := mimeType(head)
 	format := binmeta.Sniff(head)
 	var body io.Reader = io.MultiReader(bytes.NewReader(head), r)
+	held := format != "" && e.size <= maxHeld
 	var copied Copy
-	if format != "" && w.keep != nil {
+	if format != "" && !held && w.keep != nil {
 		copied = w.keep(e.rel, e.size)
 		defer func() {
 			if copied != nil {
@@ -273,17 +296,20 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) scanned {
 		}()
 		body = io.TeeReader(body, copied)
 	}
-	held := format != "" && e.size <= maxHeld
+	var b []byte
 	if held {
-		b, err := w.hold(body, e.size)
+		b, err = w.hold(body, e.size)
 		if err != nil && err != io.EOF {
 			return scanned{gap: &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime: mime}
 		}
 		body, ra = bytes.NewReader(b), bytes.NewReader(b)
 	}
 	obs := &signatures.Observation{Path: e.rel, Kind: fileKind(format, head), Found: map[int][]int64{}}
+	var marks uint64
 	_, err = w.sc.Scan(body, func(m content.Match) bool {
-		if offs := obs.Found[m.ID]; len(offs) < maxOffsets {
+		if m.ID >= len(s.lits) {
+			marks |= 1 << (m.ID - len(s.lits))
+		} else if offs := obs.Found[m.ID]; len(offs) < maxOffsets {
 			obs.Found[m.ID] = append(offs, m.Offset)
 		}
 		return true
@@ -291,17 +317,23 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) scanned {
 	if err != nil {
 		return scanned{gap: &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime: mime}
 	}
-	res := scanned{read: true, mime: mime, nested: format == "" && w.nested != nil && w.nested(head)}
+	res := scanned{read: true, mime: mime, nested: format == "" && w.nested != nil && w.nested(head), marks: marks}
 	if copied != nil {
 		// The scan has read the whole binary: a large one is parsed from
 		// its copy, not decompressed from an image a second time.
 		c := copied
 		copied = nil
-		if c.Close() == nil && !held {
+		if c.Close() == nil {
 			if kept := c.Kept(); kept != nil {
 				ra = kept
 			}
 		}
+	} else if held && marks != 0 && w.keep != nil {
+		// A binary holding a marker will be read again by a cataloger.
+		// A copy that fails only means it reads the file where it lies.
+		c := w.keep(e.rel, e.size)
+		_, _ = c.Write(b)
+		_ = c.Close()
 	}
 	var facts *binmeta.Facts
 	if format != "" {

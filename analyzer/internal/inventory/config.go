@@ -36,8 +36,17 @@ func sbomConfig(opts Options, defaultTags ...string) *syft.CreateSBOMConfig {
 	}
 	// Package files shipped in a tree (an update's .deb, .ipk or .rpm)
 	// are catalogued too: shipping the package is shipping its software.
-	return cfg.WithCatalogerSelection(cataloging.NewSelectionRequest().WithDefaults(defaultTags...).
-		WithAdditions(packageFileCatalogers...))
+	sel := cataloging.NewSelectionRequest().WithDefaults(defaultTags...).
+		WithAdditions(packageFileCatalogers...)
+	if opts.types != nil {
+		// Syft's binary catalogers give way to the same catalogers
+		// narrowed to the executables the content scan marked.
+		for _, c := range narrowedCatalogers(cfg.Packages, opts.types) {
+			sel = sel.WithRemovals(c.Name())
+			cfg = cfg.WithCatalogers(pkgcataloging.NewAlwaysEnabledCatalogerReference(c))
+		}
+	}
+	return cfg.WithCatalogerSelection(sel)
 }
 
 // packageFileCatalogers read package files (.deb, .ipk, .rpm) rather

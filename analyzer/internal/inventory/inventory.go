@@ -22,6 +22,9 @@ type Options struct {
 	Parallelism int
 	// Files: when true, syft's file catalogers (digests, executables) run for all files; default false (oemtrace reads file content itself).
 	Files bool
+	// types, when set, narrows Syft's binary catalogers to the files
+	// holding their markers (see narrow.go).
+	types *Types
 }
 
 // Result is the inventory of one root filesystem or image.

@@ -21,35 +21,38 @@ import (
 	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
 )
 
-// Types delivers the MIME types of a tree's regular files, by path, once
-// they are known: the content scan reads every file anyway, so the
-// cataloger need not read them again to select executables. Catalogers
-// that select files by MIME type wait for Set; the others start at once.
+// Types delivers the MIME types of a tree's regular files, and the
+// markers (see Markers) each holds, by path, once they are known: the
+// content scan reads every file anyway, so the cataloger need not read
+// them again to select executables. Catalogers that select files by MIME
+// type wait for Set; the others start at once.
 type Types struct {
 	once  sync.Once
 	ready chan struct{}
 	m     map[string]string
+	marks map[string]uint64
 }
 
 // NewTypes returns Types not yet known.
 func NewTypes() *Types { return &Types{ready: make(chan struct{})} }
 
-// Set makes the types known; later calls do nothing. A caller that
-// cannot learn them must still call Set (with nil) so nothing waits.
-func (t *Types) Set(m map[string]string) {
+// Set makes the types and marks known (bit i of a file's marks for
+// Markers()[i]); later calls do nothing. A caller that cannot learn them
+// must still call Set (with nil) so nothing waits.
+func (t *Types) Set(m map[string]string, marks map[string]uint64) {
 	t.once.Do(func() {
-		t.m = m
+		t.m, t.marks = m, marks
 		close(t.ready)
 	})
 }
 
-// get waits for the types, or for ctx to be done.
-func (t *Types) get(ctx context.Context) map[string]string {
+// get waits for the types and marks, or for ctx to be done.
+func (t *Types) get(ctx context.Context) (map[string]string, map[string]uint64) {
 	select {
 	case <-t.ready:
-		return t.m
+		return t.m, t.marks
 	case <-ctx.Done():
-		return nil
+		return nil, nil
 	}
 }
 
@@ -63,7 +66,7 @@ func CatalogTree(ctx context.Context, name string, t *fstree.Tree, types *Types,
 	if err != nil {
 		return nil, fmt.Errorf("cataloging %s: %w", name, err)
 	}
-	return run(ctx, name, src, sbomConfig(Options{}))
+	return run(ctx, name, src, sbomConfig(Options{types: types}))
 }
 
 // treeSource is a Syft source over a listed tree.
@@ -203,7 +206,7 @@ func (r *treeResolver) isDir(ref stereofile.Reference) bool {
 // FilesByMIMEType returns the regular files of the given MIME types, in
 // path order, once the content scan has told them.
 func (r *treeResolver) FilesByMIMEType(types ...string) ([]file.Location, error) {
-	m := r.types.get(r.ctx)
+	m, _ := r.types.get(r.ctx)
 	want := map[string]bool{}
 	for _, t := range types {
 		want[t] = true
@@ -296,7 +299,8 @@ func (r *treeResolver) FileMetadataByLocation(loc file.Location) (file.Metadata,
 	}
 	m := e.Metadata
 	if m.Type == stereofile.TypeRegular {
-		m.MIMEType = r.types.get(r.ctx)[m.Path]
+		types, _ := r.types.get(r.ctx)
+		m.MIMEType = types[m.Path]
 	}
 	return m, nil
 }

@@ -59,7 +59,7 @@ func TestCatalogTreeMatchesDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := fscan.New(set)
+	sc, err := fscan.New(set, Markers()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestCatalogTreeMatchesDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	types.Set(scan.MIMETypes)
+	types.Set(scan.MIMETypes, scan.Marks)
 	res := <-got
 	if res == nil {
 		t.FailNow()
@@ -108,8 +108,8 @@ func summary(r *Result) string {
 func TestTypesWaitEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if m := NewTypes().get(ctx); m != nil {
-		t.Errorf("got %v from unset types after cancel", m)
+	if m, marks := NewTypes().get(ctx); m != nil || marks != nil {
+		t.Errorf("got %v, %v from unset types after cancel", m, marks)
 	}
 }
 
@@ -171,7 +171,7 @@ func TestLargeFileWaitsForItsCopy(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	types.Set(map[string]string{})
+	types.Set(map[string]string{}, nil)
 	if g := <-got; g != copied {
 		t.Errorf("large file read %.10q..., want its copy", g)
 	}
