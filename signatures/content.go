@@ -130,31 +130,38 @@ func (p *ContentPattern) literals() []Literal {
 // matches any number of path elements (including none) and every other
 // element is a path.Match pattern. Matching is case-sensitive.
 func MatchPath(glob, p string) bool {
-	return matchParts(strings.Split(strings.Trim(glob, "/"), "/"), strings.Split(strings.Trim(p, "/"), "/"))
+	return matchSegments(strings.Trim(glob, "/"), strings.Trim(p, "/"))
 }
 
-func matchParts(g, p []string) bool {
-	for len(g) > 0 {
-		if g[0] == "**" {
-			if len(g) == 1 {
+// matchSegments matches the glob's "/"-separated segments against the
+// path's, cutting both as it goes (it runs for every file of a tree).
+func matchSegments(g, p string) bool {
+	for g != "" {
+		gs, grest, _ := strings.Cut(g, "/")
+		if gs == "**" {
+			if grest == "" {
 				return true
 			}
-			for i := 0; i <= len(p); i++ {
-				if matchParts(g[1:], p[i:]) {
+			for {
+				if matchSegments(grest, p) {
 					return true
 				}
+				if p == "" {
+					return false
+				}
+				_, p, _ = strings.Cut(p, "/")
 			}
+		}
+		if p == "" {
 			return false
 		}
-		if len(p) == 0 {
+		ps, prest, _ := strings.Cut(p, "/")
+		if ok, _ := path.Match(gs, ps); !ok {
 			return false
 		}
-		if ok, _ := path.Match(g[0], p[0]); !ok {
-			return false
-		}
-		g, p = g[1:], p[1:]
+		g, p = grest, prest
 	}
-	return len(p) == 0
+	return p == ""
 }
 
 func anyPath(globs []string, p string) bool {
@@ -170,9 +177,6 @@ func anyPath(globs []string, p string) bool {
 // index in the set's literal table of the pattern's first literal.
 func (p *ContentPattern) matchContent(o *Observation, litBase int) (ContentHit, bool) {
 	if len(p.FileKinds) > 0 && !containsFold(p.FileKinds, o.Kind) {
-		return ContentHit{}, false
-	}
-	if anyPath(p.ExceptPaths, o.Path) {
 		return ContentHit{}, false
 	}
 	var h ContentHit
@@ -201,8 +205,10 @@ func (p *ContentPattern) matchContent(o *Observation, litBase int) (ContentHit, 
 	case len(p.Classes) > 0:
 		h.Kind, h.Values = "class", matchNames(p.Classes, o.Classes)
 	}
-	need := max(p.MinDistinct, 1)
-	return h, len(h.Values) >= need
+	if len(h.Values) < max(p.MinDistinct, 1) || anyPath(p.ExceptPaths, o.Path) {
+		return ContentHit{}, false
+	}
+	return h, true
 }
 
 // matchNames returns the names that match any glob, sorted. A binary has

@@ -32,3 +32,30 @@ func TestMatchNames(t *testing.T) {
 		t.Errorf("the reference matched %d names, want 9: %q", len(want), want)
 	}
 }
+func TestMatchPath(t *testing.T) {
+	for _, c := range []struct {
+		glob, path string
+		want       bool
+	}{
+		{"**", "/a/b", true},
+		{"/opt/**", "/opt", true},
+		{"/opt/**", "/opt/kaspersky/x.so", true},
+		{"/opt/**", "/usr/opt/x", false},
+		{"**/bases/*.avc", "/bases/daily.avc", true},
+		{"**/bases/*.avc", "/var/opt/bases/daily.avc", true},
+		{"**/bases/*.avc", "/var/opt/bases/sub/daily.avc", false},
+		{"/usr/**/lib*.so*", "/usr/lib/x86_64/libkav.so.8", true},
+		{"/usr/**/lib*.so*", "/usr/libkav.so", true},
+		{"/usr/lib/*.so", "/usr/lib/a/b.so", false},
+		{"/usr/lib/*.so", "/usr/lib/b.so", true},
+		{"/usr/lib/*.so", "/usr/lib", false},
+		{"/etc/**/*.conf", "/etc/a/b/c.conf", true},
+		{"/etc/**/*.conf", "/etc/a/b/c.conf/d", false},
+		{"/a/b", "/a/B", false},
+		{"/a/[", "/a/[", false},
+	} {
+		if got := MatchPath(c.glob, c.path); got != c.want {
+			t.Errorf("MatchPath(%q, %q) = %v, want %v", c.glob, c.path, got, c.want)
+		}
+	}
+}
