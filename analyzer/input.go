@@ -74,6 +74,13 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 	}
 	at := report.Location{Input: in.Name}
 	desc := report.Input{Name: in.Name}
+	var dg *digest
+	if !fi.IsDir() {
+		// Hashed while it is scanned: after the scan, hashing a large
+		// image would keep one core busy and the other idle.
+		dg = startDigest(ctx, disk)
+		defer dg.stop()
+	}
 	var tr *treeResult
 	switch {
 	case fi.IsDir():
@@ -118,7 +125,7 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 	}
 	if !fi.IsDir() {
 		desc.Size = fi.Size()
-		desc.SHA256, _ = fileDigest(disk)
+		desc.SHA256 = dg.wait()
 	} else {
 		desc.Size = tr.bytes
 	}
@@ -377,17 +384,60 @@ func (a *run) scanSingle(disk, rel string, at report.Location) (*treeResult, err
 	return tr, nil
 }
 
-func fileDigest(p string) (string, error) {
+// digest is the SHA-256 of a file, computed in the background.
+type digest struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	sum    string // hex; "" when the file could not be read
+}
+
+// startDigest starts hashing the file at p until done or ctx ends.
+func startDigest(ctx context.Context, p string) *digest {
+	ctx, cancel := context.WithCancel(ctx)
+	d := &digest{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		d.sum, _ = fileDigest(ctx, p)
+	}()
+	return d
+}
+
+// wait returns the digest once computed.
+func (d *digest) wait() string {
+	<-d.done
+	return d.sum
+}
+
+// stop ends the hashing if still under way and waits for it.
+func (d *digest) stop() {
+	d.cancel()
+	<-d.done
+}
+
+func fileDigest(ctx context.Context, p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.CopyBuffer(h, ctxReader{ctx, f}, make([]byte, 1<<20)); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ctxReader reads r until ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // spool copies r (standard input, a file inside an image) to a private
