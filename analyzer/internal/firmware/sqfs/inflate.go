@@ -469,9 +469,19 @@ func (d *inflater) codes(dst []byte, out int, lit *[litTableSize]uint32, dist *[
 		switch {
 		case out < fastEnd && dd >= 8:
 			// Each 8-byte load reads only bytes already final, since
-			// dd >= 8; the last store may spill into the slack.
-			for i := 0; i < length; i += 8 {
-				binary.LittleEndian.PutUint64(dst[out+i:], binary.LittleEndian.Uint64(dst[from+i:]))
+			// dd >= 8; the last store may spill into the slack. (Both
+			// slices are checked once, not every word.)
+			n := (length + 7) &^ 7
+			t, s := dst[out:out+n], dst[from:from+n]
+			for len(t) >= 8 && len(s) >= 8 {
+				binary.LittleEndian.PutUint64(t, binary.LittleEndian.Uint64(s))
+				t, s = t[8:], s[8:]
+			}
+		case out < fastEnd && dd == 1:
+			// A run of one byte (padding, zeroed tables): 8 at a time.
+			v := uint64(dst[from]) * 0x0101010101010101
+			for t := dst[out : out+(length+7)&^7]; len(t) >= 8; t = t[8:] {
+				binary.LittleEndian.PutUint64(t, v)
 			}
 		case length > len(dst)-out:
 			return out, errTooLarge
