@@ -350,3 +350,30 @@ func TestMarkersAndKeptCopies(t *testing.T) {
 		t.Errorf("New took %d markers", MaxMarkers+1)
 	}
 }
+
+// TestShortBinaryScannedAsFound checks that a binary shorter than its
+// listing says (a corrupt image's inode, a file cut after listing) is
+// scanned as far as it goes, not dropped.
+func TestShortBinaryScannedAsFound(t *testing.T) {
+	exe, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Skip("no /bin/true to copy: ", err)
+	}
+	root := t.TempDir()
+	body := string(exe) + "DNL-01.GEO.KASPERSKY.COM"
+	testutil.WriteFile(t, root, "bin/tool", body+strings.Repeat("\x00", 4096))
+	tree, err := fstree.Dir(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(root, "bin", "tool"), int64(len(body))); err != nil {
+		t.Fatal(err)
+	}
+	res, err := newScanner(t).Scan(context.Background(), tree, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Gaps) != 0 || len(res.Files) != 1 || len(res.Files[0].Hits) == 0 {
+		t.Errorf("gaps %+v, files %+v; want the hits of what the file holds", res.Gaps, res.Files)
+	}
+}

@@ -302,18 +302,23 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) scanned {
 		if err != nil && err != io.EOF {
 			return scanned{gap: &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime: mime}
 		}
-		body, ra = bytes.NewReader(b), bytes.NewReader(b)
+		ra, err = bytes.NewReader(b), nil // what there is is scanned
 	}
 	obs := &signatures.Observation{Path: e.rel, Kind: fileKind(format, head), Found: map[int][]int64{}}
 	var marks uint64
-	_, err = w.sc.Scan(body, func(m content.Match) bool {
+	found := func(m content.Match) bool {
 		if m.ID >= len(s.lits) {
 			marks |= 1 << (m.ID - len(s.lits))
 		} else if offs := obs.Found[m.ID]; len(offs) < maxOffsets {
 			obs.Found[m.ID] = append(offs, m.Offset)
 		}
 		return true
-	})
+	}
+	if held {
+		s.matcher.ScanBytes(b, found) // in place, not copied in chunks
+	} else {
+		_, err = w.sc.Scan(body, found)
+	}
 	if err != nil {
 		return scanned{gap: &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime: mime}
 	}
