@@ -109,6 +109,7 @@ func (a *run) scanTree(ctx context.Context, t *fstree.Tree, at report.Location, 
 		if spill, err = inventory.NewSpill("", spillMax); err == nil {
 			defer spill.Close()
 			opts.Keep = func(p string, n int64) fscan.Copy { return spill.Writer(p, n) }
+			opts.Reread = inventory.Rereads
 		}
 	}
 	if raw {

@@ -300,7 +300,7 @@ func TestCorruptMetadataKeepsHits(t *testing.T) {
 // TestMarkersAndKeptCopies checks that markers are noted per file, in the
 // bit of their position, wherever in the file they lie (across the
 // scanner's chunks too), and that of the binaries held in memory only
-// those holding a marker are offered for a copy.
+// those Reread selects (here: holding a marker) are offered for a copy.
 func TestMarkersAndKeptCopies(t *testing.T) {
 	exe, err := os.ReadFile("/bin/true")
 	if err != nil {
@@ -332,7 +332,8 @@ func TestMarkersAndKeptCopies(t *testing.T) {
 		kept[p] = &memCopy{}
 		return kept[p]
 	}
-	res, err := sc.Scan(context.Background(), tree, Options{Keep: keep})
+	reread := func(_ string, marks uint64) bool { return marks != 0 }
+	res, err := sc.Scan(context.Background(), tree, Options{Keep: keep, Reread: reread})
 	if err != nil {
 		t.Fatal(err)
 	}

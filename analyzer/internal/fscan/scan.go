@@ -115,11 +115,14 @@ type Options struct {
 	// cataloger reading the same tree needs not read the files again.
 	MIMETypes bool
 	// Keep, when set, is asked for a Copy of every binary too large to
-	// hold in memory, and of every binary holding a marker; the scan
-	// writes the binary to it and closes it, so a cataloger can keep a
-	// copy instead of reading the file again. The scan reads a binary
-	// too large to hold back from its copy to parse its metadata.
+	// hold in memory, and of the binaries held that Reread selects; the
+	// scan writes the binary to it and closes it, so a cataloger can
+	// keep a copy instead of reading the file again. The scan reads a
+	// binary too large to hold back from its copy to parse its metadata.
 	Keep func(path string, size int64) Copy
+	// Reread says, by binmeta format and marks, which binaries held in
+	// memory a cataloger will read again; nil means none.
+	Reread func(format string, marks uint64) bool
 	// Nested, when set, is asked about the head of every file that is
 	// not a binary: true lists the file in Result.Nested.
 	Nested func(head []byte) bool
@@ -161,7 +164,7 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 		go func() {
 			defer wg.Done()
 			w := &worker{sc: content.NewScanner(s.matcher)}
-			w.keep, w.nested = opts.Keep, opts.Nested
+			w.keep, w.reread, w.nested = opts.Keep, opts.Reread, opts.Nested
 			for e := range jobs {
 				r := s.scanFile(w, t, e)
 				mu.Lock()
@@ -232,6 +235,7 @@ type worker struct {
 	sc     *content.Scanner
 	buf    []byte // holds the binary being scanned, reused
 	keep   func(path string, size int64) Copy
+	reread func(format string, marks uint64) bool
 	nested func(head []byte) bool
 }
 
@@ -333,9 +337,9 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) scanned {
 				ra = kept
 			}
 		}
-	} else if held && marks != 0 && w.keep != nil {
-		// A binary holding a marker will be read again by a cataloger.
-		// A copy that fails only means it reads the file where it lies.
+	} else if held && w.keep != nil && w.reread != nil && w.reread(format, marks) {
+		// A copy that fails only means the cataloger reads the file
+		// where it lies.
 		c := w.keep(e.rel, e.size)
 		_, _ = c.Write(b)
 		_ = c.Close()

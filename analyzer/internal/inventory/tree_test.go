@@ -63,7 +63,7 @@ func TestCatalogTreeMatchesDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scan, err := sc.Scan(ctx, tree, fscan.Options{MIMETypes: true, Keep: func(p string, n int64) fscan.Copy { return spill.Writer(p, n) }})
+	scan, err := sc.Scan(ctx, tree, fscan.Options{MIMETypes: true, Keep: func(p string, n int64) fscan.Copy { return spill.Writer(p, n) }, Reread: Rereads})
 	if err != nil {
 		t.Fatal(err)
 	}
