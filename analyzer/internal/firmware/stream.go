@@ -112,6 +112,9 @@ func (l *limitReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// ContextReader returns r, reading nothing more once ctx is done.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
 // ctxReader stops reading when ctx is done.
 type ctxReader struct {
 	ctx context.Context

@@ -17,21 +17,8 @@ import (
 // shown it and finds nothing; marked with the Go build info marker, it
 // finds the binary's modules as Syft's own cataloger names them.
 func TestNarrowedCatalogersSeeMarkedFilesOnly(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "usr", "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "usr", "bin", "gotool"), body, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	body := addGoTool(t, root)
 	ctx := context.Background()
 	tree, err := fstree.Dir(ctx, root)
 	if err != nil {
@@ -66,4 +53,25 @@ func TestNarrowedCatalogersSeeMarkedFilesOnly(t *testing.T) {
 	if got := catalog(map[string]uint64{"/usr/bin/gotool": 1 << (goBit + 2)}); strings.Contains(got, "go-module") {
 		t.Errorf("binary marked for another cataloger reached the Go cataloger:\n%s", got)
 	}
+}
+
+// addGoTool copies this test's own executable, a Go binary, to
+// usr/bin/gotool under root and returns its bytes.
+func addGoTool(t *testing.T, root string) []byte {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "usr", "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr", "bin", "gotool"), body, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return body
 }

@@ -21,17 +21,7 @@ import (
 // the same, including those found by MIME type (a Go binary).
 func TestCatalogTreeMatchesDirectory(t *testing.T) {
 	root := extractFixtures(t, "base.tar.gz", "webui.tar.gz", "engine.tar.gz")
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "usr", "bin", "gotool"), body, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	addGoTool(t, root)
 	ctx := context.Background()
 	want, err := Catalog(ctx, root, Options{})
 	if err != nil {
