@@ -170,9 +170,25 @@ func unpackLimits(inputSize int64, c Limits) extract.Limits {
 	return lim
 }
 
-// scanArchive unpacks an archive into a private temporary directory and
-// scans it as a tree; the location chain records the archive.
+// scanArchive scans an archive as a tree; the location chain records the
+// archive. A zip is read in place, as inside a firmware image; a tar is
+// unpacked into a private temporary directory first, and a container
+// image in it has its layers applied.
 func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Location) (*treeResult, error) {
+	if format == "zip" {
+		tr, err := a.scanFirmware(ctx, disk, at)
+		if err != nil {
+			return nil, err
+		}
+		// A jar or apk is also one binary: its classes and dex tables.
+		single, err := a.scanSingle(disk, filepath.Base(at.Input), at)
+		if err != nil {
+			return nil, err
+		}
+		tr.findings = append(tr.findings, single.findings...)
+		tr.gaps = append(tr.gaps, single.gaps...)
+		return tr, nil
+	}
 	dir, err := os.MkdirTemp("", "oemtrace-")
 	if err != nil {
 		return nil, fmt.Errorf("creating temporary directory: %w", err)
@@ -188,18 +204,9 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 		return nil, &InputError{Name: at.Input, Err: err}
 	}
 	lim := unpackLimits(fi.Size(), a.cfg.Limits)
-	var gaps []extract.Gap
-	switch format {
-	case "zip":
-		gaps, err = extract.Zip(f, fi.Size(), dir, lim)
-		if err != nil {
-			return nil, &InputError{Name: at.Input, Err: err}
-		}
-	default:
-		gaps, err = extract.Tar(f, dir, lim)
-		if err != nil {
-			return nil, &InputError{Name: at.Input, Err: err}
-		}
+	gaps, err := extract.Tar(f, dir, lim)
+	if err != nil {
+		return nil, &InputError{Name: at.Input, Err: err}
 	}
 	inner := at
 	inner.Chain = append(append([]report.Layer{}, at.Chain...), report.Layer{Format: format})
@@ -224,15 +231,6 @@ func (a *run) scanArchive(ctx context.Context, disk, format string, at report.Lo
 	}
 	if root != dir {
 		tr.notes = append(tr.notes, "container image ("+inner.Chain[len(inner.Chain)-1].Format+"): layers applied in order with whiteouts")
-	}
-	if format == "zip" {
-		// A jar or apk is also one binary: its classes and dex tables.
-		single, err := a.scanSingle(disk, filepath.Base(at.Input), at)
-		if err != nil {
-			return nil, err
-		}
-		tr.findings = append(tr.findings, single.findings...)
-		tr.gaps = append(tr.gaps, single.gaps...)
 	}
 	tr.gaps = appendGaps(tr.gaps, inner, gaps)
 	return tr, nil
@@ -283,7 +281,11 @@ func (a *run) scanFirmware(ctx context.Context, disk string, at report.Location)
 			failed = err
 		default:
 			// The tree first, then the containers nested in it.
-			tr.trees = append([]report.Tree{{Location: rat, Kind: kind.String(), Files: tr.files, Components: tr.components}}, tr.trees...)
+			label := kind.String()
+			if n := len(root.Chain); n > 0 && root.Chain[n-1].Format == "zip" {
+				label = diskTree.String() // an archive, though read in place
+			}
+			tr.trees = append([]report.Tree{{Location: rat, Kind: label, Files: tr.files, Components: tr.components}}, tr.trees...)
 			out.add(tr)
 		}
 	}

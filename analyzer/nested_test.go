@@ -1,6 +1,7 @@
 package analyzer_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"fmt"
@@ -21,6 +22,25 @@ func gzipBytes(t *testing.T, b []byte) []byte {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// zipBytes is a zip of files, each deflated, so that no byte of their
+// content shows in the zip itself.
+func zipBytes(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range files {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(body))
+	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +68,23 @@ func TestNestedContainers(t *testing.T) {
 		for _, tr := range rep.Inputs[0].Trees {
 			if strings.Contains(tr.Location.String(), "changelog") {
 				t.Errorf("a compressed document was unpacked: %s", tr.Location)
+			}
+		}
+	})
+
+	t.Run("zip in a squashfs-like tree, and a jar left to Syft", func(t *testing.T) {
+		bundle := zipBytes(t, map[string]string{"opt/x/bases/base001.avc": basesHeader + strings.Repeat("\x00", 4096)})
+		root := t.TempDir()
+		testutil.WriteFile(t, root, "opt/updates/bundle.bin", string(bundle))
+		testutil.WriteFile(t, root, "usr/share/java/app.jar", string(bundle))
+		rep := analyze(t, root, analyzer.Config{})
+		want := "!dir:/opt/updates/bundle.bin!zip:/opt/x/bases/base001.avc@0x0"
+		if rep.Verdict != report.Tainted || !hasEvidenceAt(rep, want) {
+			t.Fatalf("verdict %s, want tainted with evidence at ...%s; findings %+v", rep.Verdict, want, rep.Findings)
+		}
+		for _, tr := range rep.Inputs[0].Trees {
+			if strings.Contains(tr.Location.String(), "app.jar") {
+				t.Errorf("a Java archive was opened as a tree: %s", tr.Location)
 			}
 		}
 	})

@@ -99,7 +99,7 @@ func (a *run) scanTree(ctx context.Context, t *fstree.Tree, at report.Location, 
 	types := inventory.NewTypes()
 	opts := fscan.Options{MIMETypes: !raw}
 	if !raw {
-		opts.Nested = firmware.Nested
+		opts.Nested = nestedContainer
 	}
 	var spill *inventory.Spill
 	if kind == imageTree {
@@ -253,6 +253,27 @@ func (a *run) scanNested(ctx context.Context, t *fstree.Tree, p string, at repor
 		out.add(tr)
 	}
 	return nil
+}
+
+// javaArchiveExts are the names Syft's Java archive cataloger reads (its
+// own globs, case and all).
+var javaArchiveExts = []string{".jar", ".war", ".ear", ".par", ".sar", ".nar", ".jpi", ".hpi", ".kar", ".far", ".lpkg"}
+
+// nestedContainer says which files of a tree are opened as containers:
+// those firmware.Nested takes for one, except Java archives. Syft's Java
+// cataloger reads those, their nested archives included, and the content
+// scan reads their class lists; opening each one again as a tree of its
+// own would double the work on a JVM image for no new evidence kind.
+func nestedContainer(p string, head []byte) bool {
+	if !firmware.Nested(head) {
+		return false
+	}
+	for _, ext := range javaArchiveExts {
+		if strings.HasSuffix(p, ext) {
+			return false
+		}
+	}
+	return true
 }
 
 // nestedAt is the location of the file p of the tree at, as the start of

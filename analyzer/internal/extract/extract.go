@@ -1,6 +1,7 @@
-// Package extract unpacks tar (plain or gzip-compressed) and zip archives
-// into a private directory so that they can be catalogued and scanned like
-// a root filesystem.
+// Package extract unpacks tar archives (plain or gzip-compressed) and
+// container images into a private directory so that they can be catalogued
+// and scanned like a root filesystem. (Zip archives are read in place; see
+// firmware/zipfs.)
 //
 // Nothing is ever written outside the target directory: entry names are
 // cleaned and rooted, names with NUL bytes or escaping ".." are refused, and
@@ -13,7 +14,6 @@ package extract
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -153,57 +153,6 @@ func extractTar(r io.Reader, dir string, lim Limits, layer bool) ([]Gap, error) 
 			// Device nodes and pipes store no content.
 		default:
 			x.gap(h.Name, fmt.Sprintf("special entry (tar type %q) not examined", h.Typeflag))
-		}
-	}
-	x.finish()
-	return x.gaps, nil
-}
-
-// Zip extracts a zip archive read from r (size bytes) into dir.
-func Zip(r io.ReaderAt, size int64, dir string, lim Limits) ([]Gap, error) {
-	zr, err := zip.NewReader(r, size)
-	if err != nil {
-		return nil, fmt.Errorf("reading zip: %w", err)
-	}
-	x := &extractor{dir: dir, lim: lim}
-	for _, f := range zr.File {
-		if x.isStopped() {
-			break
-		}
-		if !x.admit(f.Name) {
-			continue
-		}
-		mode := f.Mode()
-		switch {
-		case mode.IsDir():
-			x.mkdir(f.Name)
-		case mode&os.ModeSymlink != 0:
-			rc, err := f.Open()
-			if err != nil {
-				x.gap(f.Name, "cannot read: "+err.Error())
-				continue
-			}
-			target, err := io.ReadAll(io.LimitReader(rc, 4096))
-			rc.Close()
-			if err != nil {
-				x.gap(f.Name, "cannot read: "+err.Error())
-				continue
-			}
-			x.symlink(f.Name, string(target))
-		case mode.IsRegular():
-			if f.Flags&0x1 != 0 {
-				x.gap(f.Name, "encrypted zip entry not examined")
-				continue
-			}
-			rc, err := f.Open()
-			if err != nil {
-				x.gap(f.Name, "cannot read: "+err.Error())
-				continue
-			}
-			x.file(f.Name, rc, int64(f.UncompressedSize64))
-			rc.Close()
-		default:
-			x.gap(f.Name, "special entry not examined")
 		}
 	}
 	x.finish()

@@ -2,7 +2,6 @@ package extract_test
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"os"
@@ -103,27 +102,6 @@ func TestTarLimits(t *testing.T) {
 	}
 	if _, err := extract.Tar(strings.NewReader("not a tar at all, just text that is long enough to be read as a header block"), t.TempDir(), extract.DefaultLimits()); err == nil {
 		t.Error("garbage accepted as tar")
-	}
-}
-
-func TestZip(t *testing.T) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range map[string]string{"opt/x/appinfo.kli": "kli", "../escape": "x"} {
-		w, _ := zw.Create(name)
-		w.Write([]byte(body))
-	}
-	zw.Close()
-	dir := t.TempDir()
-	gaps, err := extract.Zip(bytes.NewReader(buf.Bytes()), int64(buf.Len()), dir, extract.DefaultLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "opt", "x", "appinfo.kli")); string(b) != "kli" {
-		t.Error("zip entry not extracted")
-	}
-	if len(gaps) != 1 || gaps[0].Path != "/../escape" {
-		t.Errorf("gaps = %v", gaps)
 	}
 }
 

@@ -208,15 +208,15 @@ func parseOctal(b []byte) (int64, bool) {
 // are head, is a container worth opening: a format with a strong
 // signature (no 2-byte magics, no bare device trees), so that an ordinary
 // file is never mistaken for one and reported as a corrupt container.
-// Zip files (jars, APKs, documents) are left to Syft's Java and binary
-// catalogers and to the class lists of the content scan.
+// A zip is one (an update bundle, an APK with native libraries); whether
+// a Java archive is opened is the caller's choice.
 func Nested(head []byte) bool {
 	if isTar(head) {
 		return true
 	}
 	switch Detect(head) {
 	case fmtGzip, fmtXz, fmtBzip2, fmtZstd, fmtSquashfs, fmtCpio, fmtUImage, fmtExt,
-		fmtRPM, fmt7z, fmtUBI, fmtCramfs:
+		fmtRPM, fmt7z, fmtUBI, fmtCramfs, fmtZip:
 		return true
 	case fmtAr:
 		// A Debian package, not a static library (whose objects are

@@ -36,7 +36,7 @@ func TestNestedFile(t *testing.T) {
 		{"truncated gzip", gz(bytes.Repeat(tarBuf.Bytes(), 4))[:40], true},
 		{"deb", []byte("!<arch>\ndebian-binary   1577836800  0     0     100644  4         `\n2.0\n"), true},
 		{"static library", []byte("!<arch>\n/               1577836800  0     0     0       4         `\n\x00\x00\x00\x00"), false},
-		{"zip", []byte("PK\x03\x04\x14\x00\x00\x00\x00\x00"), false},
+		{"zip", []byte("PK\x03\x04\x14\x00\x00\x00\x00\x00"), true},
 		{"text", []byte("hello\n"), false},
 	} {
 		if got := NestedFile(c.b, bytes.NewReader(c.b)); got != c.want {

@@ -18,6 +18,7 @@ import (
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/rpmpkg"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/sparse"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/trx"
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/zipfs"
 )
 
 // Wrapper formats: containers that place payloads at offsets.
@@ -127,17 +128,24 @@ func (u *unpacker) openWrapper(f *os.File, format string, off, size int64, depth
 	case fmt7z:
 		return size, u.tree(func(w *extract.Writer) error { return u.extract7z(r, size, off, w) })
 	case fmtZip:
-		dir, i, err := u.newDir(false)
-		if err != nil {
-			return 0, err
+		// Read in place, as the filesystem images are: writing out the
+		// tens of thousands of small files of a source or symbol archive
+		// costs far more than scanning them.
+		type opened struct {
+			fsys    *zipfs.FS
+			refused []zipfs.Refused
 		}
-		gaps, err := extract.Zip(r, size, dir, u.lim)
-		u.res.Gaps = append(u.res.Gaps, withChain(u.res.Roots[i].Chain, gaps)...)
-		u.finished(i)
+		z, err := protect(func() (opened, error) {
+			fsys, refused, err := zipfs.Open(r, size)
+			return opened{fsys, refused}, err
+		})
 		if err != nil {
 			return 0, fmt.Errorf("zip at 0x%x: %w", off, err)
 		}
-		return size, nil
+		for _, e := range z.refused {
+			u.gap(e.Path, e.Reason)
+		}
+		return size, u.mount(fmtZip, z.fsys)
 	}
 	return 0, fmt.Errorf("%s is not a wrapper format", format)
 }

@@ -123,9 +123,10 @@ type Options struct {
 	// Reread says, by binmeta format and marks, which binaries held in
 	// memory a cataloger will read again; nil means none.
 	Reread func(format string, marks uint64) bool
-	// Nested, when set, is asked about the head of every file that is
-	// not a binary: true lists the file in Result.Nested.
-	Nested func(head []byte) bool
+	// Nested, when set, is asked about the path and head of every file
+	// that is not an executable (a zip is asked too): true lists the file
+	// in Result.Nested.
+	Nested func(path string, head []byte) bool
 }
 
 // Copy receives a binary as the scan reads it.
@@ -236,7 +237,7 @@ type worker struct {
 	buf    []byte // holds the binary being scanned, reused
 	keep   func(path string, size int64) Copy
 	reread func(format string, marks uint64) bool
-	nested func(head []byte) bool
+	nested func(path string, head []byte) bool
 }
 
 // hold reads a whole binary from r into the worker's buffer.
@@ -326,7 +327,7 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) scanned {
 	if err != nil {
 		return scanned{gap: &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}, mime: mime}
 	}
-	res := scanned{read: true, mime: mime, nested: format == "" && w.nested != nil && w.nested(head), marks: marks}
+	res := scanned{read: true, mime: mime, nested: (format == "" || format == "zip") && w.nested != nil && w.nested(e.rel, head), marks: marks}
 	if copied != nil {
 		// The scan has read the whole binary: a large one is parsed from
 		// its copy, not decompressed from an image a second time.
