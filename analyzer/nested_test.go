@@ -13,6 +13,7 @@ import (
 	"github.com/oemtrace/oemtrace/analyzer"
 	"github.com/oemtrace/oemtrace/analyzer/report"
 	"github.com/oemtrace/oemtrace/internal/testutil"
+	"github.com/oemtrace/oemtrace/signatures"
 )
 
 const basesHeader = "AVP Antiviral Database. (c)Kaspersky Lab 1997-2015.\n"
@@ -86,6 +87,42 @@ func TestNestedContainers(t *testing.T) {
 			if strings.Contains(tr.Location.String(), "app.jar") {
 				t.Errorf("a Java archive was opened as a tree: %s", tr.Location)
 			}
+		}
+	})
+
+	t.Run("compressed text", func(t *testing.T) {
+		root := t.TempDir()
+		testutil.WriteFile(t, root, "etc/nwguard/updater.ini.gz", string(gzipBytes(t, []byte("[updater]\nUpdateSource=https://dnl-01.geo.kaspersky.com/\n"))))
+		// Documentation naming the same host is excluded by the rule,
+		// compressed or not: it is only a mention.
+		testutil.WriteFile(t, root, "usr/share/doc/acme/changelog.gz", string(gzipBytes(t, []byte("allow dnl-01.geo.kaspersky.com in the firewall\n"))))
+		rep := analyze(t, root, analyzer.Config{})
+		want := "!dir:/etc/nwguard/updater.ini.gz!gzip:/updater.ini@0x25"
+		if rep.Verdict != report.Tainted || !hasEvidenceAt(rep, want) {
+			t.Fatalf("verdict %s, want tainted with evidence at ...%s; findings %+v", rep.Verdict, want, rep.Findings)
+		}
+		for _, f := range rep.Findings {
+			for _, e := range f.Evidence {
+				if strings.Contains(e.Location.String(), "changelog") && f.Class != signatures.ClassMention {
+					t.Errorf("documentation matched as %s: %+v", f.Class, e)
+				}
+			}
+		}
+		for _, tr := range rep.Inputs[0].Trees {
+			if strings.Contains(tr.Location.String(), ".gz") {
+				t.Errorf("a compressed document was unpacked as a tree: %s", tr.Location)
+			}
+		}
+	})
+
+	t.Run("truncated compressed text", func(t *testing.T) {
+		root := t.TempDir()
+		text := strings.Repeat("UpdateSource=https://example.net/\n", 2000)
+		gz := gzipBytes(t, []byte(text))
+		testutil.WriteFile(t, root, "etc/acme/updater.ini.gz", string(gz[:len(gz)-200]))
+		rep := analyze(t, root, analyzer.Config{})
+		if rep.Verdict != report.Incomplete {
+			t.Fatalf("verdict %s, want incomplete; gaps %+v", rep.Verdict, rep.Gaps)
 		}
 	})
 

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -174,6 +176,17 @@ func (a *run) scanTree(ctx context.Context, t *fstree.Tree, at report.Location, 
 			g.matches = append(g.matches, ms...)
 		}
 	}
+	var containers []string
+	for i, d := range a.nestedDocuments(t, res.Nested, at) {
+		p := res.Nested[i]
+		out.gaps = append(out.gaps, d.gaps...)
+		if d.container {
+			containers = append(containers, p)
+		} else if len(d.ms) > 0 {
+			g := get(groupOf(p, inv, at))
+			g.matches = append(g.matches, d.ms...)
+		}
+	}
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
@@ -185,7 +198,7 @@ func (a *run) scanTree(ctx context.Context, t *fstree.Tree, at report.Location, 
 		}
 	}
 	out.gaps = appendGaps(out.gaps, at, res.Gaps)
-	for _, p := range res.Nested {
+	for _, p := range containers {
 		if err := a.scanNested(ctx, t, p, at, out); err != nil {
 			return nil, err
 		}
@@ -212,14 +225,6 @@ func (a *run) scanNested(ctx context.Context, t *fstree.Tree, p string, at repor
 	f, err := t.Open(p)
 	if err != nil {
 		gap("nested container not opened: " + unwrapPathError(err).Error())
-		return nil
-	}
-	head := make([]byte, min(3072, e.Size)) // as much as the content scan sniffs
-	n, _ := f.ReadAt(head, 0)
-	if !firmware.NestedFile(head[:n], io.NewSectionReader(f, 0, e.Size)) {
-		// A compressed document, not a container: its bytes were
-		// scanned as a file.
-		f.Close()
 		return nil
 	}
 	tmp, cleanup, err := spool(io.NewSectionReader(f, 0, e.Size), unpackLimits(0, a.cfg.Limits).MaxFileBytes, "the nested container")
@@ -275,6 +280,91 @@ func nestedContainer(p string, head []byte) bool {
 	}
 	return true
 }
+
+// maxDocument bounds how much of a compressed document is decompressed.
+const maxDocument = 64 << 20
+
+// document is what nestedDocument found in one file.
+type document struct {
+	container bool
+	ms        []verdict.Match
+	gaps      []report.Gap
+}
+
+// nestedDocuments runs nestedDocument on each of paths, on every core (a
+// system's manual pages are tens of thousands of small streams), and
+// returns the results in the order of paths.
+func (a *run) nestedDocuments(t *fstree.Tree, paths []string, at report.Location) []document {
+	out := make([]document, len(paths))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(paths)) {
+		wg.Go(func() {
+			for i := range next {
+				d := &out[i]
+				d.container, d.ms, d.gaps = a.nestedDocument(t, paths[i], at)
+			}
+		})
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// nestedDocument looks again at the file p of the tree, which the content
+// scan took for a container by its first bytes, and returns true when it
+// is one. A compression stream that holds text (a gzip'd changelog, update
+// index or configuration file) is a document instead: it is decompressed
+// in memory, up to maxDocument bytes, and its text matched as a file's
+// would be, located in the stream ("…:/etc/x.conf.gz!gzip:/x.conf.gz@0x1f").
+// Unpacking it as a container would cost a tree of its own per file of a
+// system's documentation.
+func (a *run) nestedDocument(t *fstree.Tree, p string, at report.Location) (container bool, ms []verdict.Match, gaps []report.Gap) {
+	e, _ := t.Lookup(p)
+	f, err := t.Open(p)
+	if err != nil {
+		return true, nil, nil // scanNested reports it
+	}
+	defer f.Close()
+	head := make([]byte, min(3072, e.Size)) // as much as the content scan sniffs
+	n, _ := f.ReadAt(head, 0)
+	text := firmware.CompressedText(head[:n], io.NewSectionReader(f, 0, e.Size), maxDocument)
+	if text == nil {
+		return true, nil, nil
+	}
+	loc := nestedAt(at, p)
+	loc.Chain = append(loc.Chain, report.Layer{Format: text.Format})
+	gap := func(reason string) { gaps = append(gaps, report.Gap{Location: loc, Reason: reason}) }
+	switch {
+	case text.Err != nil:
+		gap("compressed document decompressed only in part: " + text.Err.Error())
+	case text.More:
+		gap(fmt.Sprintf("compressed document decompresses to more than %d bytes; the rest is not examined", maxDocument))
+	}
+	// Rules see the document under the name it decompresses to, so that
+	// their path exceptions (documentation, rule sets) hold for it; its
+	// path hits were the compressed file's.
+	name := strings.TrimSuffix(p, path.Ext(p))
+	if !compressedExts[strings.ToLower(path.Ext(p))] {
+		name = p
+	}
+	file, g := a.scanner.ScanFile(fstree.Memory(name, text.Data), name)
+	if g != nil {
+		gap(g.Reason)
+	}
+	if file != nil {
+		file.Path = "/" + path.Base(name)
+		file.Hits = slices.DeleteFunc(file.Hits, func(h fscan.Hit) bool { return h.Length == 0 })
+		ms = fileMatches(a.set, *file, loc)
+	}
+	return false, ms, gaps
+}
+
+// compressedExts are the file name extensions of compression streams.
+var compressedExts = map[string]bool{".gz": true, ".xz": true, ".bz2": true, ".zst": true, ".lz4": true, ".lzma": true, ".z": true}
 
 // nestedAt is the location of the file p of the tree at, as the start of
 // a chain: the tree's last layer names the file (a directory input gets a

@@ -9,6 +9,7 @@ package firmware
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/arfile"
@@ -239,29 +240,56 @@ func PackageExt(head []byte) string {
 	return ""
 }
 
-// nestedHead is how much of a stream NestedFile decompresses to decide.
+// nestedHead is how much of a stream is decompressed to decide whether
+// it is a container.
 const nestedHead = 3072
 
 // NestedFile reports whether the file r, whose first bytes are head (see
-// Nested), is worth opening. A compression stream is when what it holds
-// starts with a container or is binary (an executable, a kernel module
-// .ko.xz, signature bases), or when it cannot be decompressed (the
-// unpacker then reports it as a gap); a compressed text (a gzip'd
-// changelog or manual page) is not, so the documentation of a root
-// filesystem is not unpacked file by file.
+// Nested), is worth opening as a container; see CompressedText.
 func NestedFile(head []byte, r io.Reader) bool {
+	return CompressedText(head, r, nestedHead) == nil
+}
+
+// Text is the content of a compressed document.
+type Text struct {
+	Format string // of the stream: "gzip", "xz", ...
+	Data   []byte
+	// More is set when the stream held more than was asked for; Err when
+	// it broke off (Data then holds what came before).
+	More bool
+	Err  error
+}
+
+// CompressedText reads the file r, whose first bytes are head (see
+// Nested), and returns nil when it is a container worth opening, else the
+// text it holds, at most max bytes of it. A compression stream is a
+// container when what it holds starts with a container or is binary (an
+// executable, a kernel module .ko.xz, signature bases), or when it cannot
+// be decompressed (the unpacker then reports it as a gap); else it is a
+// document (a gzip'd changelog, manual page or configuration file), whose
+// text is returned. So the documentation of a root filesystem is read
+// without unpacking it file by file as containers.
+func CompressedText(head []byte, r io.Reader, max int64) *Text {
 	format := Detect(head)
 	if !isCompression(format) {
-		return Nested(head)
+		if Nested(head) {
+			return nil
+		}
+		return &Text{Err: errors.New("not a compression stream")}
 	}
 	rc, closeFn, err := decompressor(format, r)
 	if err != nil {
-		return true
+		return nil
 	}
 	defer closeFn()
-	inner, err := io.ReadAll(io.LimitReader(rc, nestedHead))
-	if err != nil {
-		return true
+	inner, err := io.ReadAll(io.LimitReader(rc, min(nestedHead, max)))
+	if err != nil || Nested(inner) || bytes.IndexByte(inner, 0) >= 0 {
+		return nil
 	}
-	return Nested(inner) || bytes.IndexByte(inner, 0) >= 0
+	rest, err := io.ReadAll(io.LimitReader(rc, max-int64(len(inner))+1))
+	t := &Text{Format: format, Data: append(inner, rest...), Err: err}
+	if int64(len(t.Data)) > max {
+		t.Data, t.More = t.Data[:max], true
+	}
+	return t
 }

@@ -44,3 +44,39 @@ func TestNestedFile(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressedText checks what a compressed document yields: its text,
+// cut at the limit with More set, or what came before a break with Err.
+func TestCompressedText(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	text := bytes.Repeat([]byte("UpdateSource=https://example.net/\n"), 1000)
+	zw.Write(text)
+	zw.Close()
+	gz := buf.Bytes()
+	for _, c := range []struct {
+		name     string
+		data     []byte
+		max      int64
+		wantLen  int
+		wantMore bool
+		wantErr  bool
+	}{
+		{"whole", gz, 1 << 20, len(text), false, false},
+		{"cut at the limit", gz, 5000, 5000, true, false},
+		{"limit exactly the size", gz, int64(len(text)), len(text), false, false},
+		{"truncated stream", gz[:len(gz)-100], 1 << 20, -1, false, true},
+	} {
+		got := CompressedText(c.data, bytes.NewReader(c.data), c.max)
+		switch {
+		case got == nil:
+			t.Errorf("%s: taken for a container", c.name)
+		case got.Format != "gzip" || got.More != c.wantMore || (got.Err != nil) != c.wantErr:
+			t.Errorf("%s: format %q, more %v, err %v", c.name, got.Format, got.More, got.Err)
+		case c.wantLen >= 0 && len(got.Data) != c.wantLen:
+			t.Errorf("%s: %d bytes, want %d", c.name, len(got.Data), c.wantLen)
+		case !bytes.HasPrefix(text, got.Data):
+			t.Errorf("%s: data is not the text's start", c.name)
+		}
+	}
+}

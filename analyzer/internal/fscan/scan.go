@@ -165,7 +165,7 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 		go func() {
 			defer wg.Done()
 			w := &worker{sc: content.NewScanner(s.matcher)}
-			w.keep, w.reread, w.nested = opts.Keep, opts.Reread, opts.Nested
+			w.keep, w.reread, w.nested, w.mime = opts.Keep, opts.Reread, opts.Nested, opts.MIMETypes
 			for e := range jobs {
 				r := s.scanFile(w, t, e)
 				mu.Lock()
@@ -238,6 +238,7 @@ type worker struct {
 	keep   func(path string, size int64) Copy
 	reread func(format string, marks uint64) bool
 	nested func(path string, head []byte) bool
+	mime   bool // the MIME type of each file is wanted
 }
 
 // hold reads a whole binary from r into the worker's buffer.
@@ -287,7 +288,10 @@ func (s *Scanner) scanFile(w *worker, t *fstree.Tree, e entry) scanned {
 		return scanned{gap: &Gap{Path: e.rel, Reason: "cannot read: " + describeErr(err)}}
 	}
 	head = head[:n]
-	mime := mimeType(head)
+	var mime string
+	if w.mime {
+		mime = mimeType(head)
+	}
 	format := binmeta.Sniff(head)
 	var body io.Reader = io.MultiReader(bytes.NewReader(head), r)
 	held := format != "" && e.size <= maxHeld

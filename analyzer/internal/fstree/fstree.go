@@ -10,6 +10,7 @@
 package fstree
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -142,6 +143,29 @@ func Single(disk, name string) (*Tree, error) {
 		Entries: []Entry{{Path: rooted(name), Mode: fi.Mode(), Size: fi.Size()}},
 		fsys:    oneFile(disk),
 	}, nil
+}
+
+// Memory presents data as a tree holding one file at the "/"-rooted path
+// p: a file's content decompressed in memory, say.
+func Memory(p string, data []byte) *Tree {
+	return &Tree{
+		Entries: []Entry{{Path: p, Mode: 0o444, Size: int64(len(data))}},
+		fsys:    memFile(data),
+	}
+}
+
+// memFile is a filesystem whose every name opens the same bytes.
+type memFile []byte
+
+func (m memFile) Open(string) (fs.File, error) { return memReader{bytes.NewReader(m)}, nil }
+
+// memReader is an open memFile.
+type memReader struct{ *bytes.Reader }
+
+func (memReader) Close() error { return nil }
+
+func (m memReader) Stat() (fs.FileInfo, error) {
+	return nil, &fs.PathError{Op: "stat", Path: "memory", Err: errors.ErrUnsupported}
 }
 
 // oneFile is a filesystem whose every name opens the same file on disk.
