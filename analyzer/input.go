@@ -82,6 +82,10 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 		defer dg.stop()
 	}
 	var tr *treeResult
+	var nand string
+	if !fi.IsDir() {
+		nand = firmware.NAND(disk)
+	}
 	switch {
 	case fi.IsDir():
 		desc.Kind = KindDirectory
@@ -91,6 +95,11 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 			disk = real
 		}
 		tr, err = a.scanDir(ctx, disk, at)
+	case nand != "":
+		// A raw NAND dump: its spare bytes would break every format
+		// inside, whatever its first page looks like.
+		desc.Kind, desc.Format = KindFirmware, nand
+		tr, err = a.scanFirmware(ctx, disk, at)
 	case archiveFormat(head) != "":
 		format := archiveFormat(head)
 		desc.Kind, desc.Format = KindArchive, format

@@ -99,7 +99,12 @@ func unpack(ctx context.Context, file, dst string, lim extract.Limits, visit fun
 	if r := size * lim.Ratio(); size < (1<<62)/lim.Ratio() && r < u.maxOut {
 		u.maxOut = max(r, 1<<20)
 	}
-	found, err := u.region(f, 0, size, 0, "/"+filepath.Base(file))
+	var found int
+	if g, ok := detectNAND(f, size); ok {
+		found = u.nand(f, size, g, "/"+filepath.Base(file))
+	} else {
+		found, err = u.region(f, 0, size, 0, "/"+filepath.Base(file))
+	}
 	for _, key := range sortedKeys(u.raws) {
 		r := u.raws[key]
 		u.res.Gaps = append(u.res.Gaps, withChain(r.chain, r.w.Finish())...)
@@ -402,27 +407,29 @@ func (u *unpacker) payload(br *bufio.Reader, depth int, name string) {
 var errNotFormat = errors.New("not this format")
 
 // spoolReader copies r to a temporary file next to dst and examines it as
-// a region. report records a read error as a gap; otherwise the caller
-// reports it.
-func (u *unpacker) spoolReader(br io.Reader, depth int, name string, report bool) {
+// a region, returning how many containers it found there. report records
+// a read error as a gap; otherwise the caller reports it.
+func (u *unpacker) spoolReader(br io.Reader, depth int, name string, report bool) int {
 	t, err := os.CreateTemp(u.tmp, ".firmware-spool-*")
 	if err != nil {
 		u.gap(name, "cannot create a spool file: "+err.Error())
-		return
+		return 0
 	}
 	defer os.Remove(t.Name())
 	defer t.Close()
 	n, err := io.Copy(t, io.LimitReader(br, u.lim.MaxBytes+1))
 	if n > u.lim.MaxBytes {
 		u.gap(name, fmt.Sprintf("%v: layer larger than %d bytes not examined", extract.ErrLimit, u.lim.MaxBytes))
-		return
+		return 0
 	}
 	if err != nil && report && !errors.As(err, new(errLimit)) {
 		u.gap(name, "layer truncated or corrupt: "+err.Error())
 	}
-	if _, err := u.region(t, 0, n, depth, name); err != nil {
+	found, err := u.region(t, 0, n, depth, name)
+	if err != nil {
 		u.gap(name, err.Error())
 	}
+	return found
 }
 
 // countReader counts the bytes read through it.
