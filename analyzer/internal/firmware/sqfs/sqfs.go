@@ -12,7 +12,9 @@
 // package has its own deflate (gzip images) and LZMA/LZMA2 (lzma and xz
 // images) decoders that copy matches straight from the output instead of
 // through a sliding window. lzo, lz4 and zstd use anchore/go-lzo,
-// pierrec/lz4 and klauspost/compress.
+// pierrec/lz4 and klauspost/compress. The LZMA2 decoder also reads whole
+// xz streams outside any image ([NewXZReader]), keeping only the
+// dictionary and one chunk in memory.
 //
 // The input is untrusted: every size and offset is checked against the image
 // before use, nothing is allocated from a declared size without a bound, and
