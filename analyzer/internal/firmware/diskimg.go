@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"reflect"
 
 	"github.com/diskfs/go-diskfs/backend"
 	diskfile "github.com/diskfs/go-diskfs/backend/file"
@@ -111,7 +112,7 @@ type diskFS interface {
 }
 
 // diskLib adapts a go-diskfs filesystem to the walker.
-func diskLib(name string, d diskFS, readlink func(p string, e fs.DirEntry) (string, error)) *sqfsLib {
+func diskLib(name string, d diskFS, readlink func(p string, e fs.DirEntry) (string, error), dirID func(fs.DirEntry) (uint64, bool)) *sqfsLib {
 	return &sqfsLib{
 		name:    name,
 		readDir: d.ReadDir,
@@ -119,14 +120,50 @@ func diskLib(name string, d diskFS, readlink func(p string, e fs.DirEntry) (stri
 			return d.OpenFile(p, os.O_RDONLY)
 		},
 		readlink: readlink,
+		dirID:    dirID,
 	}
 }
 
+// isoDirID is where an ISO 9660 directory's records lie: its extent.
+func isoDirID(e fs.DirEntry) (uint64, bool) {
+	info, err := e.Info()
+	if err != nil {
+		return 0, false
+	}
+	st, ok := info.Sys().(*iso9660.StatT)
+	if !ok || st.Location == 0 {
+		return 0, false
+	}
+	return uint64(st.Location), true
+}
+
+// fatDirID is where a FAT directory's entries lie: its first cluster.
+// go-diskfs keeps it in an unexported field of its entries, read here by
+// reflection; without it (another version) only the entry bound applies.
+func fatDirID(e fs.DirEntry) (uint64, bool) {
+	v := reflect.ValueOf(e)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return 0, false
+	}
+	f := v.Elem().FieldByName("clusterLocation")
+	if !f.IsValid() || f.Kind() != reflect.Uint32 || f.Uint() < 2 {
+		return 0, false
+	}
+	return f.Uint(), true
+}
+
 // walkDisk writes the tree of lib through w.
-func (u *unpacker) walkDisk(kind string, lib *sqfsLib, w *extract.Writer) {
-	s := &sqfsWalk{u: u, w: w, lib: lib, fallback: func() *sqfsLib { return nil }, kind: kind}
+func (u *unpacker) walkDisk(kind string, lib *sqfsLib, w *extract.Writer, maxEntries int64) {
+	s := &sqfsWalk{u: u, w: w, lib: lib, fallback: func() *sqfsLib { return nil }, kind: kind, maxEntries: int(min(maxEntries, 1<<40))}
 	s.dir(".", 0)
 }
+
+// Directory entries take at least this much of an image: a FAT entry is
+// 32 bytes, an ISO 9660 directory record 34 (33 and a name byte).
+const (
+	fatEntrySize = 32
+	isoEntrySize = 34
+)
 
 // openDisk opens a filesystem with a go-diskfs reader, turning a panic
 // into an error.
@@ -141,7 +178,7 @@ func (u *unpacker) extractISO9660(f *os.File, off, size int64, w *extract.Writer
 	if err != nil {
 		return fmt.Errorf("iso9660 at 0x%x: cannot open: %w", off, err)
 	}
-	u.walkDisk("iso9660", diskLib("go-diskfs iso9660", d, isoReadlink), w)
+	u.walkDisk("iso9660", diskLib("go-diskfs iso9660", d, isoReadlink, isoDirID), w, size/isoEntrySize)
 	return nil
 }
 
@@ -186,6 +223,6 @@ func (u *unpacker) extractFAT(f *os.File, off, size int64, head []byte, w *extra
 	}
 	u.walkDisk("fat", diskLib("go-diskfs "+kind, d, func(p string, _ fs.DirEntry) (string, error) {
 		return "", fmt.Errorf("%s has no symlinks: %s", kind, p)
-	}), w)
+	}, fatDirID), w, size/fatEntrySize)
 	return nil
 }

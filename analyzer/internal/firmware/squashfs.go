@@ -88,6 +88,9 @@ type sqfsLib struct {
 	readDir  func(p string) ([]fs.DirEntry, error)
 	open     func(p string) (io.ReadCloser, error)
 	readlink func(p string, e fs.DirEntry) (string, error)
+	// dirID, when set, names where a directory's listing lies in the
+	// image, so that a directory reached twice is listed once.
+	dirID func(e fs.DirEntry) (uint64, bool)
 }
 
 // openDiskfs opens the image with go-diskfs.
@@ -223,6 +226,12 @@ type sqfsWalk struct {
 	fallback func() *sqfsLib
 	comp     string
 	kind     string // format named in gaps; "squashfs" when empty
+	// maxEntries, when set, is the most entries the image can hold (its
+	// size over the least room one takes); listing more means that a
+	// directory is reached more than once, and the walk stops there.
+	maxEntries, entries int
+	stopped             bool
+	dirs                map[uint64]string // by lib.dirID: where each was listed
 }
 
 func (s *sqfsWalk) gap(p, reason string) {
@@ -231,6 +240,28 @@ func (s *sqfsWalk) gap(p, reason string) {
 		kind = "squashfs"
 	}
 	s.w.Gap(p, kind+": "+reason)
+}
+
+// repeated reports a directory whose listing was reached before, at
+// another path (a loop, or a DAG that would multiply at every level), as
+// a gap.
+func (s *sqfsWalk) repeated(p string, e fs.DirEntry) bool {
+	if s.lib.dirID == nil {
+		return false
+	}
+	id, ok := s.lib.dirID(e)
+	if !ok {
+		return false
+	}
+	if first, seen := s.dirs[id]; seen {
+		s.gap(p, "directory already listed at /"+first+"; not listed twice")
+		return true
+	}
+	if s.dirs == nil {
+		s.dirs = map[uint64]string{}
+	}
+	s.dirs[id] = p
+	return false
 }
 
 // how describes the compression in a gap reason, when there is one.
@@ -253,10 +284,15 @@ func (s *sqfsWalk) dir(p string, depth int) {
 		return
 	}
 	for _, e := range entries {
-		if s.w.Stopped() || s.u.ctx.Err() != nil {
+		if s.stopped || s.w.Stopped() || s.u.ctx.Err() != nil {
 			if err := s.u.ctx.Err(); err != nil {
 				s.gap(p, err.Error())
 			}
+			return
+		}
+		if s.entries++; s.maxEntries > 0 && s.entries > s.maxEntries {
+			s.gap(p, fmt.Sprintf("more entries than the image can hold (%d): a directory is reached more than once; the rest is not examined", s.maxEntries))
+			s.stopped = true
 			return
 		}
 		name := e.Name()
@@ -270,6 +306,9 @@ func (s *sqfsWalk) dir(p string, depth int) {
 		}
 		switch t := e.Type(); {
 		case t.IsDir():
+			if s.repeated(child, e) {
+				continue
+			}
 			s.w.Dir(child)
 			s.dir(child, depth+1)
 		case t&fs.ModeSymlink != 0:
