@@ -110,16 +110,6 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 	case firmware.Detect(head) != "":
 		desc.Kind, desc.Format = KindFirmware, firmware.Detect(head)
 		tr, err = a.scanFirmware(ctx, disk, at)
-		if ext := firmware.PackageExt(head); ext != "" && err == nil {
-			// Unpacking shows the package's files; its own identity
-			// (name, version, maintainer or vendor) is in its metadata,
-			// which Syft reads from the package file itself.
-			var pt *treeResult
-			if pt, err = a.scanPackageFile(ctx, disk, packageFileName(in.Name, ext), at); err == nil {
-				pt.trees = []report.Tree{{Location: at, Kind: "package", Files: pt.files, Components: pt.components}}
-				tr.add(pt)
-			}
-		}
 	default:
 		// A raw image (a flash dump, a vendor wrapper) may still hold
 		// known formats at any offset: carve it.
@@ -127,6 +117,16 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 		tr, err = a.scanFirmware(ctx, disk, at)
 		if errors.Is(err, firmware.ErrNotFirmware) {
 			return &InputError{Name: in.Name, Err: fmt.Errorf("%w: %s", ErrUnknownKind, kindsWanted)}
+		}
+	}
+	if ext := firmware.PackageExt(head); ext != "" && err == nil && !fi.IsDir() {
+		// Unpacking shows the package's files; its own identity (name,
+		// version, maintainer or vendor) is in its metadata, which Syft
+		// reads from the package file itself.
+		var pt *treeResult
+		if pt, err = a.scanPackageFile(ctx, disk, packageFileName(in.Name, ext), at); err == nil {
+			pt.trees = []report.Tree{{Location: at, Kind: packageTree.String(), Files: pt.files, Components: pt.components}}
+			tr.add(pt)
 		}
 	}
 	if err != nil {
@@ -370,7 +370,7 @@ func (a *run) scanPackageFile(ctx context.Context, disk, name string, at report.
 	if err != nil {
 		return nil, &InputError{Name: at.Input, Err: unwrapPathError(err)}
 	}
-	return a.scanTree(ctx, t, at, diskTree)
+	return a.scanTree(ctx, t, at, packageTree)
 }
 
 func (a *run) scanSingle(disk, rel string, at report.Location) (*treeResult, error) {

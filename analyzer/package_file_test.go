@@ -56,8 +56,35 @@ func debFile(t *testing.T, control string, data map[string]string) []byte {
 	return b.Bytes()
 }
 
-// TestPackageFileIdentity scans Debian package files, alone and inside an
-// archive: the package's own identity (its maintainer, its name) is
+// ipkFile builds an opkg package the way OpenWrt's ipkg-build lays it
+// out: a gzip'd tar of debian-binary, data.tar.gz and control.tar.gz.
+func ipkFile(t *testing.T, control string, data map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, m := range []struct {
+		name string
+		body []byte
+	}{
+		{"./debian-binary", []byte("2.0\n")},
+		{"./data.tar.gz", tarGz(t, data)},
+		{"./control.tar.gz", tarGz(t, map[string]string{"./control": control})},
+	} {
+		if err := tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(m.body)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+// TestPackageFileIdentity scans Debian and opkg package files, alone and
+// inside an archive: the package's own identity (its maintainer, its name) is
 // judged, not only the files it holds, so a vendor's package of the
 // engine is found even when its files are renamed.
 func TestPackageFileIdentity(t *testing.T) {
@@ -67,6 +94,12 @@ func TestPackageFileIdentity(t *testing.T) {
 		map[string]string{"./opt/acme/bin/agent": "#!/bin/sh\n"})
 	clean := debFile(t, "Package: netwarden-ui\nVersion: 2.1\nArchitecture: all\n"+
 		"Maintainer: Acme Networks <dev@acme.example>\nDescription: web console\n",
+		map[string]string{"./opt/acme/www/index.html": "<html></html>\n"})
+	keslIPK := ipkFile(t, "Package: kesl\nVersion: 11.4.0-1234\nArchitecture: mipsel_24kc\n"+
+		"Maintainer: AO Kaspersky Lab <support@kaspersky.com>\nDescription: endpoint agent\n",
+		map[string]string{"./opt/acme/bin/agent": "#!/bin/sh\n"})
+	cleanIPK := ipkFile(t, "Package: netwarden-ui\nVersion: 2.1\nArchitecture: all\n"+
+		"Maintainer: Acme Networks <dev@acme.example>\nLicense: GPL-2.0-only\nDescription: web console\n",
 		map[string]string{"./opt/acme/www/index.html": "<html></html>\n"})
 	write := func(name string, b []byte) string {
 		p := filepath.Join(dir, name)
@@ -85,6 +118,10 @@ func TestPackageFileIdentity(t *testing.T) {
 		{"deb named otherwise", write("update.bin", kesl), report.Tainted, "update.bin:/update.bin.deb#Maintainer"},
 		{"clean deb", write("ui.deb", clean), report.Clean, ""},
 		{"deb inside an archive", write("bundle.tar.gz", tarGz(t, map[string]string{"updates/agent.deb": string(kesl)})), report.Tainted, "bundle.tar.gz!tar.gz:/updates/agent.deb#Maintainer"},
+		// OpenWrt's tar framing, which Syft's own cataloger does not read.
+		{"ipk", write("agent.ipk", keslIPK), report.Tainted, "agent.ipk:/agent.ipk#Maintainer"},
+		{"clean ipk", write("ui.ipk", cleanIPK), report.Clean, ""},
+		{"ipk inside an archive", write("feed.tar.gz", tarGz(t, map[string]string{"updates/agent.ipk": string(keslIPK)})), report.Tainted, "feed.tar.gz!tar.gz:/updates/agent.ipk#Maintainer"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

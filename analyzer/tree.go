@@ -63,9 +63,10 @@ type subjectGroup struct {
 type treeKind int
 
 const (
-	diskTree  treeKind = iota // a directory on disk
-	imageTree                 // a filesystem image read in place
-	rawTree                   // raw regions of a firmware image: content only
+	diskTree    treeKind = iota // a directory on disk
+	imageTree                   // a filesystem image read in place
+	rawTree                     // raw regions of a firmware image: content only
+	packageTree                 // a package file, catalogued from its metadata; its content is unpacked elsewhere
 )
 
 // String names the kind as a report's trees do.
@@ -75,6 +76,8 @@ func (k treeKind) String() string {
 		return "filesystem"
 	case rawTree:
 		return "raw"
+	case packageTree:
+		return "package"
 	}
 	return "archive"
 }
@@ -100,7 +103,7 @@ func (a *run) scanTree(ctx context.Context, t *fstree.Tree, at report.Location, 
 	var wg sync.WaitGroup
 	types := inventory.NewTypes()
 	opts := fscan.Options{MIMETypes: !raw}
-	if !raw {
+	if !raw && kind != packageTree {
 		opts.Nested = nestedContainer
 	}
 	var spill *inventory.Spill

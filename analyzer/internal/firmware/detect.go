@@ -8,9 +8,12 @@ package firmware
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"io"
+	"path"
+	"strings"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/arfile"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/fit"
@@ -228,7 +231,8 @@ func Nested(head []byte) bool {
 }
 
 // PackageExt is the file extension of a package file whose first bytes
-// are head: ".deb" for a Debian or opkg package in an ar archive (not a
+// are head: ".ipk" for an opkg package in a tar.gz, ".deb" for a Debian
+// or opkg package in an ar archive (not a
 // static library), ".rpm", else "".
 func PackageExt(head []byte) string {
 	switch {
@@ -236,8 +240,27 @@ func PackageExt(head []byte) string {
 		return ".deb"
 	case Detect(head) == fmtRPM:
 		return ".rpm"
+	case Detect(head) == fmtGzip && ipkHead(head):
+		return ".ipk"
 	}
 	return ""
+}
+
+// ipkHead reports whether the gzip stream starting head holds a tar whose
+// first member is debian-binary: an opkg package in the tar framing of
+// OpenWrt's ipkg-build.
+func ipkHead(head []byte) bool {
+	zr, err := gzip.NewReader(bytes.NewReader(head))
+	if err != nil {
+		return false
+	}
+	inner := make([]byte, 512)
+	n, _ := io.ReadFull(zr, inner)
+	if !isTar(inner[:n]) {
+		return false
+	}
+	name := string(bytes.TrimRight(inner[:100], "\x00"))
+	return strings.TrimPrefix(path.Clean("/"+name), "/") == "debian-binary"
 }
 
 // nestedHead is how much of a stream is decompressed to decide whether

@@ -38,6 +38,8 @@ func sbomConfig(opts Options, defaultTags ...string) *syft.CreateSBOMConfig {
 	// are catalogued too: shipping the package is shipping its software.
 	sel := cataloging.NewSelectionRequest().WithDefaults(defaultTags...).
 		WithAdditions(packageFileCatalogers...)
+	// OpenWrt's tar-framed .ipk files, which Syft's own reads leave out.
+	cfg = cfg.WithCatalogers(pkgcataloging.NewAlwaysEnabledCatalogerReference(ipkCataloger{}))
 	if opts.types != nil {
 		// Syft's binary catalogers give way to the same catalogers
 		// narrowed to the executables the content scan marked.
