@@ -100,7 +100,9 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 		// inside, whatever its first page looks like.
 		desc.Kind, desc.Format = KindFirmware, nand
 		tr, err = a.scanFirmware(ctx, disk, at)
-	case archiveFormat(head) != "":
+	case archiveFormat(head) != "" && firmware.PackageExt(head) != ".apk":
+		// (An Alpine package is tar segments in gzip members, each
+		// opened by the firmware reader below.)
 		format := archiveFormat(head)
 		desc.Kind, desc.Format = KindArchive, format
 		tr, err = a.scanArchive(ctx, disk, format, at)

@@ -83,8 +83,28 @@ func ipkFile(t *testing.T, control string, data map[string]string) []byte {
 	return buf.Bytes()
 }
 
-// TestPackageFileIdentity scans Debian and opkg package files, alone and
-// inside an archive: the package's own identity (its maintainer, its name) is
+// apkFile builds an Alpine package the way abuild lays it out: gzip
+// members of a signature segment and a .PKGINFO segment (tar cut before
+// its end blocks) and a data tar.
+func apkFile(t *testing.T, pkginfo string, data map[string]string) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	segment := func(name, body string) {
+		zw := gzip.NewWriter(&out)
+		tw := tar.NewWriter(zw)
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(body))
+		tw.Flush() // no end blocks: the next segment continues the tar
+		zw.Close()
+	}
+	segment(".SIGN.RSA.builder.rsa.pub", "signature")
+	segment(".PKGINFO", pkginfo)
+	out.Write(tarGz(t, data))
+	return out.Bytes()
+}
+
+// TestPackageFileIdentity scans Debian, opkg and Alpine package files,
+// alone and inside an archive: the package's own identity (its maintainer, its name) is
 // judged, not only the files it holds, so a vendor's package of the
 // engine is found even when its files are renamed.
 func TestPackageFileIdentity(t *testing.T) {
@@ -101,6 +121,9 @@ func TestPackageFileIdentity(t *testing.T) {
 	cleanIPK := ipkFile(t, "Package: netwarden-ui\nVersion: 2.1\nArchitecture: all\n"+
 		"Maintainer: Acme Networks <dev@acme.example>\nLicense: GPL-2.0-only\nDescription: web console\n",
 		map[string]string{"./opt/acme/www/index.html": "<html></html>\n"})
+	keslAPK := apkFile(t, "pkgname = kesl\npkgver = 11.4.0-r0\narch = x86_64\n"+
+		"maintainer = AO Kaspersky Lab <support@kaspersky.com>\n",
+		map[string]string{"opt/acme/bin/agent": "#!/bin/sh\n"})
 	write := func(name string, b []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, b, 0o644); err != nil {
@@ -122,6 +145,9 @@ func TestPackageFileIdentity(t *testing.T) {
 		{"ipk", write("agent.ipk", keslIPK), report.Tainted, "agent.ipk:/agent.ipk#Maintainer"},
 		{"clean ipk", write("ui.ipk", cleanIPK), report.Clean, ""},
 		{"ipk inside an archive", write("feed.tar.gz", tarGz(t, map[string]string{"updates/agent.ipk": string(keslIPK)})), report.Tainted, "feed.tar.gz!tar.gz:/updates/agent.ipk#Maintainer"},
+		// Alpine: Syft reads only the installed database.
+		{"apk", write("agent.apk", keslAPK), report.Tainted, "agent.apk:/agent.apk#m"},
+		{"apk inside an archive", write("cache.tar.gz", tarGz(t, map[string]string{"var/cache/apk/agent.apk": string(keslAPK)})), report.Tainted, "cache.tar.gz!tar.gz:/var/cache/apk/agent.apk#m"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -124,6 +124,11 @@ func extractTar(r io.Reader, dir string, lim Limits, layer bool) ([]Gap, error) 
 	for !x.isStopped() {
 		h, err := tr.Next()
 		if err == io.EOF {
+			if trailing(src) {
+				// More data after the archive's end: another archive
+				// appended (an Alpine package's segments), or a hidden one.
+				x.gap("", "data after the end of the tar archive not examined")
+			}
 			break
 		}
 		if err != nil {
@@ -157,6 +162,31 @@ func extractTar(r io.Reader, dir string, lim Limits, layer bool) ([]Gap, error) 
 	}
 	x.finish()
 	return x.gaps, nil
+}
+
+// maxTrailing bounds how far past a tar archive's end trailing looks.
+const maxTrailing = 1 << 20
+
+// trailing reports whether r holds any byte other than zero (the end
+// blocks and record padding of a tar) within maxTrailing bytes, or fails.
+func trailing(r io.Reader) bool {
+	buf := make([]byte, 32<<10)
+	for n := 0; n < maxTrailing; {
+		m, err := r.Read(buf)
+		for _, c := range buf[:m] {
+			if c != 0 {
+				return true
+			}
+		}
+		n += m
+		if err == io.EOF {
+			return false
+		}
+		if err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (x *extractor) gap(name, reason string) {

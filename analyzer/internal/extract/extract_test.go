@@ -171,3 +171,20 @@ func TestLayerCannotWriteThroughLink(t *testing.T) {
 		t.Errorf("gaps = %v", gaps)
 	}
 }
+
+// TestTarTrailingData checks that data after a tar archive's end (another
+// archive appended in the same stream) is a gap, not silently dropped,
+// while the zero padding tar writes is not.
+func TestTarTrailingData(t *testing.T) {
+	one := mkTar(t, true, []ent{{name: "a", body: "x", typ: tar.TypeReg}})
+	two := append(bytes.Clone(one), mkTar(t, true, []ent{{name: "b", body: "y", typ: tar.TypeReg}})...)
+	for name, c := range map[string]struct {
+		data []byte
+		gaps int
+	}{"one archive": {one, 0}, "two appended": {two, 1}} {
+		gaps, err := extract.Tar(bytes.NewReader(c.data), t.TempDir(), extract.DefaultLimits())
+		if err != nil || len(gaps) != c.gaps {
+			t.Errorf("%s: gaps %+v, %v; want %d", name, gaps, err, c.gaps)
+		}
+	}
+}

@@ -231,7 +231,8 @@ func Nested(head []byte) bool {
 }
 
 // PackageExt is the file extension of a package file whose first bytes
-// are head: ".ipk" for an opkg package in a tar.gz, ".deb" for a Debian
+// are head: ".ipk" for an opkg package in a tar.gz, ".apk" for an Alpine
+// package, ".deb" for a Debian
 // or opkg package in an ar archive (not a
 // static library), ".rpm", else "".
 func PackageExt(head []byte) string {
@@ -240,27 +241,31 @@ func PackageExt(head []byte) string {
 		return ".deb"
 	case Detect(head) == fmtRPM:
 		return ".rpm"
-	case Detect(head) == fmtGzip && ipkHead(head):
-		return ".ipk"
+	case Detect(head) == fmtGzip:
+		switch first := firstTarMember(head); {
+		case first == "debian-binary":
+			return ".ipk" // opkg, in the tar framing of OpenWrt's ipkg-build
+		case first == ".PKGINFO" || strings.HasPrefix(first, ".SIGN."):
+			return ".apk" // Alpine
+		}
 	}
 	return ""
 }
 
-// ipkHead reports whether the gzip stream starting head holds a tar whose
-// first member is debian-binary: an opkg package in the tar framing of
-// OpenWrt's ipkg-build.
-func ipkHead(head []byte) bool {
+// firstTarMember names the first member of the tar that the gzip stream
+// starting head holds, "" when it holds none.
+func firstTarMember(head []byte) string {
 	zr, err := gzip.NewReader(bytes.NewReader(head))
 	if err != nil {
-		return false
+		return ""
 	}
 	inner := make([]byte, 512)
 	n, _ := io.ReadFull(zr, inner)
 	if !isTar(inner[:n]) {
-		return false
+		return ""
 	}
 	name := string(bytes.TrimRight(inner[:100], "\x00"))
-	return strings.TrimPrefix(path.Clean("/"+name), "/") == "debian-binary"
+	return strings.TrimPrefix(path.Clean("/"+name), "/")
 }
 
 // nestedHead is how much of a stream is decompressed to decide whether

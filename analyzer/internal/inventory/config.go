@@ -38,8 +38,11 @@ func sbomConfig(opts Options, defaultTags ...string) *syft.CreateSBOMConfig {
 	// are catalogued too: shipping the package is shipping its software.
 	sel := cataloging.NewSelectionRequest().WithDefaults(defaultTags...).
 		WithAdditions(packageFileCatalogers...)
-	// OpenWrt's tar-framed .ipk files, which Syft's own reads leave out.
-	cfg = cfg.WithCatalogers(pkgcataloging.NewAlwaysEnabledCatalogerReference(ipkCataloger{}))
+	// OpenWrt's tar-framed .ipk files and Alpine's .apk files, which
+	// Syft's own catalogers leave out.
+	cfg = cfg.WithCatalogers(
+		pkgcataloging.NewAlwaysEnabledCatalogerReference(ipkCataloger{}),
+		pkgcataloging.NewAlwaysEnabledCatalogerReference(apkFileCataloger{}))
 	if opts.types != nil {
 		// Syft's binary catalogers give way to the same catalogers
 		// narrowed to the executables the content scan marked.

@@ -54,8 +54,8 @@ func TestIPKControl(t *testing.T) {
 	}
 }
 
-// FuzzIPKControl reads arbitrary package files: no panic, no hang, and
-// nothing larger than the bounds.
+// FuzzIPKControl reads arbitrary package files as opkg and Alpine ones:
+// no panic, no hang, and nothing larger than the bounds.
 func FuzzIPKControl(f *testing.F) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -71,5 +71,45 @@ func FuzzIPKControl(f *testing.F) {
 			t.Fatalf("control of %d bytes", len(c))
 		}
 		controlEntry(c)
+		info, _ := apkPkgInfo(bytes.NewReader(b))
+		if len(info) > maxControlFile {
+			t.Fatalf(".PKGINFO of %d bytes", len(info))
+		}
+		pkgInfoEntry(info)
 	})
+}
+
+func TestAPKPkgInfo(t *testing.T) {
+	// segment is one gzip member of a tar; cut leaves out the end blocks,
+	// as abuild does for all but the data segment.
+	segment := func(cut bool, name, body string) []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(zw)
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(body))
+		if cut {
+			tw.Flush()
+		} else {
+			tw.Close()
+		}
+		zw.Close()
+		return buf.Bytes()
+	}
+	info := "# generated\npkgname = nwguard-av\npkgver = 8.9.1-r2\nmaintainer = AO Kaspersky Lab <oem@kaspersky.com>\ndepend = so:libc.musl-x86_64.so.1\ndepend = busybox\n"
+	for _, cut := range []bool{true, false} {
+		apk := append(append(segment(cut, ".SIGN.RSA.k.rsa.pub", "sig"), segment(cut, ".PKGINFO", info)...), segment(false, "usr/bin/x", "#!/bin/sh\n")...)
+		got, err := apkPkgInfo(bytes.NewReader(apk))
+		if err != nil || string(got) != info {
+			t.Fatalf("cut %v: .PKGINFO %q, %v", cut, got, err)
+		}
+	}
+	m := pkgInfoEntry([]byte(info))
+	if m.Package != "nwguard-av" || m.Version != "8.9.1-r2" || m.Maintainer != "AO Kaspersky Lab <oem@kaspersky.com>" ||
+		!slices.Equal(m.Dependencies, []string{"so:libc.musl-x86_64.so.1", "busybox"}) {
+		t.Errorf("entry %+v", m)
+	}
+	if got, _ := apkPkgInfo(bytes.NewReader([]byte("PK\x03\x04 an Android package"))); got != nil {
+		t.Errorf("an Android package read as Alpine: %q", got)
+	}
 }
