@@ -20,6 +20,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/extract"
 )
@@ -64,9 +65,10 @@ type Tree struct {
 	// Gaps holds what listing left out, sorted by path.
 	Gaps []Gap
 
-	fsys  fs.FS
-	wrap  func(File) File
-	index map[string]int
+	fsys      fs.FS
+	wrap      func(File) File
+	indexOnce sync.Once
+	index     map[string]int
 }
 
 // Limits bound a listing; a zero field means no bound.
@@ -295,14 +297,15 @@ func (t *Tree) Open(p string) (File, error) {
 	return ra, nil
 }
 
-// Lookup returns the entry at the "/"-rooted path p.
+// Lookup returns the entry at the "/"-rooted path p. It is safe for
+// concurrent use once the tree is listed.
 func (t *Tree) Lookup(p string) (Entry, bool) {
-	if t.index == nil {
+	t.indexOnce.Do(func() {
 		t.index = make(map[string]int, len(t.Entries))
 		for i, e := range t.Entries {
 			t.index[e.Path] = i
 		}
-	}
+	})
 	i, ok := t.index[p]
 	if !ok {
 		return Entry{}, false
