@@ -8,8 +8,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/anchore/syft/syft/artifact"
-	"github.com/anchore/syft/syft/file"
 	"github.com/anchore/syft/syft/pkg"
 )
 
@@ -21,47 +19,23 @@ import (
 // identity. Android .apk files (zips) are not these and are left alone.
 // The packages are made as Syft makes installed ones (type apk, ApkDBEntry
 // metadata), without a PURL: a file names no distribution.
-type apkFileCataloger struct{}
+var apkFileCataloger = fileCataloger{name: "apk-file-cataloger", glob: "**/*.apk", read: readAPK}
 
-func (apkFileCataloger) Name() string { return "apk-file-cataloger" }
-
-func (apkFileCataloger) Catalog(ctx context.Context, resolver file.Resolver) ([]pkg.Package, []artifact.Relationship, error) {
-	locs, err := resolver.FilesByGlob("**/*.apk")
-	if err != nil {
-		return nil, nil, err
+// readAPK returns the package of an Alpine package file read from r.
+func readAPK(ctx context.Context, r io.Reader) *pkg.Package {
+	info, err := apkPkgInfo(r)
+	if err != nil || info == nil {
+		return nil
 	}
-	var pkgs []pkg.Package
-	for _, loc := range locs {
-		if err := ctx.Err(); err != nil {
-			return pkgs, nil, err
-		}
-		rc, err := resolver.FileContentsByLocation(loc)
-		if err != nil {
-			continue // the content scan reports what cannot be read
-		}
-		info, err := apkPkgInfo(rc)
-		rc.Close()
-		if err != nil || info == nil {
-			continue // an Android package, or damaged
-		}
-		m := pkgInfoEntry(info)
-		if m.Package == "" {
-			continue
-		}
-		p := pkg.Package{
-			Name:      m.Package,
-			Version:   m.Version,
-			Type:      pkg.ApkPkg,
-			Metadata:  m,
-			Locations: file.NewLocationSet(loc.WithAnnotation(pkg.EvidenceAnnotationKey, pkg.PrimaryEvidenceAnnotation)),
-		}
-		if lic := pkgInfoValues(info, "license"); len(lic) > 0 {
-			p.Licenses = pkg.NewLicenseSet(pkg.NewLicensesFromValuesWithContext(ctx, lic[0])...)
-		}
-		p.SetID()
-		pkgs = append(pkgs, p)
+	m := pkgInfoEntry(info)
+	if m.Package == "" {
+		return nil
 	}
-	return pkgs, nil, nil
+	p := &pkg.Package{Name: m.Package, Version: m.Version, Type: pkg.ApkPkg, Metadata: m}
+	if lic := pkgInfoValues(info, "license"); len(lic) > 0 {
+		p.Licenses = pkg.NewLicenseSet(pkg.NewLicensesFromValuesWithContext(ctx, lic[0])...)
+	}
+	return p
 }
 
 // apkPkgInfo returns the .PKGINFO of an Alpine package read from r, or nil

@@ -41,8 +41,8 @@ func sbomConfig(opts Options, defaultTags ...string) *syft.CreateSBOMConfig {
 	// OpenWrt's tar-framed .ipk files and Alpine's .apk files, which
 	// Syft's own catalogers leave out.
 	cfg = cfg.WithCatalogers(
-		pkgcataloging.NewAlwaysEnabledCatalogerReference(ipkCataloger{}),
-		pkgcataloging.NewAlwaysEnabledCatalogerReference(apkFileCataloger{}))
+		pkgcataloging.NewAlwaysEnabledCatalogerReference(ipkCataloger),
+		pkgcataloging.NewAlwaysEnabledCatalogerReference(apkFileCataloger))
 	if opts.types != nil {
 		// Syft's binary catalogers give way to the same catalogers
 		// narrowed to the executables the content scan marked.

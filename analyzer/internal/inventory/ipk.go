@@ -16,26 +16,19 @@ import (
 	"github.com/anchore/syft/syft/pkg"
 )
 
-// ipkCataloger catalogs opkg packages (.ipk) in the gzip'd tar framing
-// that OpenWrt's ipkg-build writes: a tar.gz of debian-binary,
-// control.tar.gz and data.tar.gz. Syft's deb-archive-cataloger reads only
-// ar-framed packages, so an OpenWrt package's control file (name, version,
-// maintainer) would otherwise be read as text and never judged as the
-// package's identity. The packages are made as Syft makes those of .ipk
-// files: type deb, DpkgArchiveEntry metadata, and no PURL (opkg has no
-// purl type).
-type ipkCataloger struct{}
+// fileCataloger catalogs package files of one kind, one package per file,
+// for the framings Syft's own catalogers leave out.
+type fileCataloger struct {
+	name, glob string
+	// read returns the package the file read from r holds (its name,
+	// version, type, metadata and licenses), nil when it holds none.
+	read func(ctx context.Context, r io.Reader) *pkg.Package
+}
 
-func (ipkCataloger) Name() string { return "ipk-tar-archive-cataloger" }
+func (c fileCataloger) Name() string { return c.name }
 
-// Bounds on what one package may make us read.
-const (
-	maxControlArchive = 4 << 20
-	maxControlFile    = 256 << 10
-)
-
-func (ipkCataloger) Catalog(ctx context.Context, resolver file.Resolver) ([]pkg.Package, []artifact.Relationship, error) {
-	locs, err := resolver.FilesByGlob("**/*.ipk")
+func (c fileCataloger) Catalog(ctx context.Context, resolver file.Resolver) ([]pkg.Package, []artifact.Relationship, error) {
+	locs, err := resolver.FilesByGlob(c.glob)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -48,29 +41,49 @@ func (ipkCataloger) Catalog(ctx context.Context, resolver file.Resolver) ([]pkg.
 		if err != nil {
 			continue // the content scan reports what cannot be read
 		}
-		control, err := ipkControl(rc)
+		p := c.read(ctx, rc)
 		rc.Close()
-		if err != nil || control == nil {
-			continue // not tar-framed (Syft reads ar ones), or damaged
+		if p == nil {
+			continue // another framing, or damaged: the content scan sees it
 		}
-		m := controlEntry(control)
-		if m.Package == "" {
-			continue
-		}
-		p := pkg.Package{
-			Name:      m.Package,
-			Version:   m.Version,
-			Type:      pkg.DebPkg,
-			Metadata:  m,
-			Locations: file.NewLocationSet(loc.WithAnnotation(pkg.EvidenceAnnotationKey, pkg.PrimaryEvidenceAnnotation)),
-		}
-		if lic := controlField(control, "License"); lic != "" {
-			p.Licenses = pkg.NewLicenseSet(pkg.NewLicensesFromValuesWithContext(ctx, lic)...)
-		}
+		p.Locations = file.NewLocationSet(loc.WithAnnotation(pkg.EvidenceAnnotationKey, pkg.PrimaryEvidenceAnnotation))
 		p.SetID()
-		pkgs = append(pkgs, p)
+		pkgs = append(pkgs, *p)
 	}
 	return pkgs, nil, nil
+}
+
+// ipkCataloger catalogs opkg packages (.ipk) in the gzip'd tar framing
+// that OpenWrt's ipkg-build writes: a tar.gz of debian-binary,
+// control.tar.gz and data.tar.gz. Syft's deb-archive-cataloger reads only
+// ar-framed packages, so an OpenWrt package's control file (name, version,
+// maintainer) would otherwise be read as text and never judged as the
+// package's identity. The packages are made as Syft makes those of .ipk
+// files: type deb, DpkgArchiveEntry metadata, and no PURL (opkg has no
+// purl type).
+var ipkCataloger = fileCataloger{name: "ipk-tar-archive-cataloger", glob: "**/*.ipk", read: readIPK}
+
+// Bounds on what one package may make us read.
+const (
+	maxControlArchive = 4 << 20
+	maxControlFile    = 256 << 10
+)
+
+// readIPK returns the package of a tar-framed .ipk read from r.
+func readIPK(ctx context.Context, r io.Reader) *pkg.Package {
+	control, err := ipkControl(r)
+	if err != nil || control == nil {
+		return nil
+	}
+	m := controlEntry(control)
+	if m.Package == "" {
+		return nil
+	}
+	p := &pkg.Package{Name: m.Package, Version: m.Version, Type: pkg.DebPkg, Metadata: m}
+	if lic := controlField(control, "License"); lic != "" {
+		p.Licenses = pkg.NewLicenseSet(pkg.NewLicensesFromValuesWithContext(ctx, lic)...)
+	}
+	return p
 }
 
 // ipkControl returns the control file of a tar-framed .ipk read from r, or
