@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"hash/crc64"
+	"slices"
 )
 
 // xzDecompressor reads xz streams. It parses the xz container itself so that
@@ -86,64 +88,30 @@ func xzBlock(dst, src []byte, pos int, check byte) (int, int, error) {
 	if pos+hsize > len(src) {
 		return 0, 0, errors.New("block header truncated")
 	}
-	h := src[pos : pos+hsize]
-	if crc32.ChecksumIEEE(h[:hsize-4]) != binary.LittleEndian.Uint32(h[hsize-4:]) {
-		return 0, 0, errors.New("block header checksum mismatch")
+	hdr, err := parseXzHeader(src[pos : pos+hsize])
+	if err != nil {
+		return 0, 0, err
 	}
-	flags := h[1]
-	if flags&0x3C != 0 {
-		return 0, 0, errors.New("reserved block flags set")
-	}
-	p := h[2 : hsize-4]
-	var err error
-	var compSize, size uint64 = 0, ^uint64(0)
-	if flags&0x40 != 0 {
-		if compSize, p, err = xzVLI(p); err != nil {
-			return 0, 0, err
-		}
-	}
-	if flags&0x80 != 0 {
-		if size, p, err = xzVLI(p); err != nil {
-			return 0, 0, err
-		}
-		if size > uint64(len(dst)) {
-			return 0, 0, errTooLarge
-		}
+	compSize, size := hdr.compSize, hdr.size
+	if size != ^uint64(0) && size > uint64(len(dst)) {
+		return 0, 0, errTooLarge
 	}
 	var filters []xzFilter
-	nfilters := int(flags&3) + 1
-	for i := range nfilters {
-		var id, psize uint64
-		if id, p, err = xzVLI(p); err != nil {
-			return 0, 0, err
-		}
-		if psize, p, err = xzVLI(p); err != nil {
-			return 0, 0, err
-		}
-		if psize > uint64(len(p)) {
-			return 0, 0, errors.New("filter properties truncated")
-		}
-		props := p[:psize]
-		p = p[psize:]
-		if i == nfilters-1 {
-			if id != xzFilterLZMA2 || psize != 1 {
-				return 0, 0, fmt.Errorf("last filter is %#x, not LZMA2", id)
+	for i, f := range hdr.filters {
+		if i == len(hdr.filters)-1 {
+			if f.id != xzFilterLZMA2 || len(f.props) != 1 {
+				return 0, 0, fmt.Errorf("last filter is %#x, not LZMA2", f.id)
 			}
-			if props[0] > 40 {
+			if f.props[0] > 40 {
 				return 0, 0, errors.New("bad LZMA2 dictionary size")
 			}
 			continue
 		}
-		fl, err := parseXzFilter(id, props)
+		fl, err := parseXzFilter(f.id, f.props)
 		if err != nil {
 			return 0, 0, err
 		}
 		filters = append(filters, fl)
-	}
-	for _, b := range p {
-		if b != 0 {
-			return 0, 0, errors.New("block header padding not zero")
-		}
 	}
 
 	start := pos + hsize
@@ -176,6 +144,89 @@ func xzBlock(dst, src []byte, pos int, check byte) (int, int, error) {
 		return 0, 0, errors.New("block check mismatch")
 	}
 	return n, end + csize, nil
+}
+
+// xzHeader is what a block header holds: the optional sizes and the
+// filter chain, LZMA2 last.
+type xzHeader struct {
+	compSize, size uint64 // 0 and ^0 when absent
+	filters        []xzFilterFlags
+}
+
+// xzFilterFlags is one filter of a block header, its properties unread.
+type xzFilterFlags struct {
+	id    uint64
+	props []byte
+}
+
+// parseXzHeader checks the block header h (from its size byte to its
+// CRC32) and reads its fields.
+func parseXzHeader(h []byte) (xzHeader, error) {
+	hdr := xzHeader{size: ^uint64(0)}
+	hsize := len(h)
+	if crc32.ChecksumIEEE(h[:hsize-4]) != binary.LittleEndian.Uint32(h[hsize-4:]) {
+		return hdr, errors.New("block header checksum mismatch")
+	}
+	flags := h[1]
+	if flags&0x3C != 0 {
+		return hdr, errors.New("reserved block flags set")
+	}
+	p := h[2 : hsize-4]
+	var err error
+	if flags&0x40 != 0 {
+		if hdr.compSize, p, err = xzVLI(p); err != nil {
+			return hdr, err
+		}
+	}
+	if flags&0x80 != 0 {
+		if hdr.size, p, err = xzVLI(p); err != nil {
+			return hdr, err
+		}
+	}
+	for range int(flags&3) + 1 {
+		var id, psize uint64
+		if id, p, err = xzVLI(p); err != nil {
+			return hdr, err
+		}
+		if psize, p, err = xzVLI(p); err != nil {
+			return hdr, err
+		}
+		if psize > uint64(len(p)) {
+			return hdr, errors.New("filter properties truncated")
+		}
+		hdr.filters = append(hdr.filters, xzFilterFlags{id: id, props: p[:psize]})
+		p = p[psize:]
+	}
+	for _, b := range p {
+		if b != 0 {
+			return hdr, errors.New("block header padding not zero")
+		}
+	}
+	return hdr, nil
+}
+
+// newXzCheck returns the hash of a block check type (CRC32, CRC64,
+// SHA-256), nil for none and for types that are read past unverified.
+func newXzCheck(t byte) hash.Hash {
+	switch t {
+	case 0x01:
+		return crc32.NewIEEE()
+	case 0x04:
+		return crc64.New(crc64Table)
+	case 0x0A:
+		return sha256.New()
+	}
+	return nil
+}
+
+// xzCheckMatches compares a block's check field with the hash of its
+// content; CRC32 and CRC64 are stored little-endian.
+func xzCheckMatches(t byte, sum hash.Hash, want []byte) bool {
+	got := sum.Sum(nil)
+	if t == 0x01 || t == 0x04 {
+		slices.Reverse(got)
+	}
+	return bytes.Equal(got, want)
 }
 
 // parseXzFilter reads the properties of a BCJ or delta filter.
@@ -254,14 +305,10 @@ func xzCheckSize(t byte) int {
 // xzCheckOK verifies a CRC32, CRC64 or SHA-256 block check; other types
 // are not verified.
 func xzCheckOK(t byte, data, sum []byte) bool {
-	switch t {
-	case 1:
-		return crc32.ChecksumIEEE(data) == binary.LittleEndian.Uint32(sum)
-	case 4:
-		return crc64.Checksum(data, crc64Table) == binary.LittleEndian.Uint64(sum)
-	case 10:
-		s := sha256.Sum256(data)
-		return bytes.Equal(s[:], sum)
+	h := newXzCheck(t)
+	if h == nil {
+		return true
 	}
-	return true
+	h.Write(data)
+	return xzCheckMatches(t, h, sum)
 }

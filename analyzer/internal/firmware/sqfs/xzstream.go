@@ -2,13 +2,11 @@ package sqfs
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
-	"hash/crc64"
 	"io"
 )
 
@@ -45,17 +43,9 @@ func NewXZReader(r io.Reader, maxDict int64) (io.Reader, error) {
 	if head[6] != 0 || head[7]&0xF0 != 0 {
 		return br, errors.New("xz: unsupported stream flags")
 	}
-	x := &xzReader{br: br, check: head[7] & 0x0F, maxDict: maxDict}
-	switch x.check {
-	case 0x00:
-	case 0x01:
-		x.sum = crc32.NewIEEE()
-	case 0x04:
-		x.sum = crc64.New(crc64Table)
-	case 0x0A:
-		x.sum = sha256.New()
-	}
-	// Other check types are read past, not verified.
+	// Check types other than CRC32, CRC64 and SHA-256 are read past,
+	// not verified.
+	x := &xzReader{br: br, check: head[7] & 0x0F, sum: newXzCheck(head[7] & 0x0F), maxDict: maxDict}
 	// The first block header decides, before anything is consumed.
 	first, err := br.Peek(13)
 	if err != nil {
@@ -85,46 +75,19 @@ func noEOF(err error) error {
 // parseXZBlockHeader reads a block header (size byte to CRC32) of a block
 // that runs LZMA2 alone, and returns its dictionary size.
 func parseXZBlockHeader(h []byte, maxDict int64) (int64, error) {
-	hsize := len(h)
-	if crc32.ChecksumIEEE(h[:hsize-4]) != binary.LittleEndian.Uint32(h[hsize-4:]) {
-		return 0, errors.New("xz: block header checksum mismatch")
+	hdr, err := parseXzHeader(h)
+	if err != nil {
+		return 0, fmt.Errorf("xz: %w", err)
 	}
-	flags := h[1]
-	if flags&0x3C != 0 {
-		return 0, errors.New("xz: reserved block flags set")
-	}
-	if flags&3 != 0 {
+	f := hdr.filters[0]
+	if len(hdr.filters) > 1 || f.id != xzFilterLZMA2 {
 		return 0, ErrXZFilters
 	}
-	p := h[2 : hsize-4]
-	var err error
-	for _, present := range []bool{flags&0x40 != 0, flags&0x80 != 0} {
-		if present { // compressed, uncompressed size: not needed
-			if _, p, err = xzVLI(p); err != nil {
-				return 0, err
-			}
-		}
-	}
-	var id, psize uint64
-	if id, p, err = xzVLI(p); err != nil {
-		return 0, err
-	}
-	if id != xzFilterLZMA2 {
-		return 0, ErrXZFilters
-	}
-	if psize, p, err = xzVLI(p); err != nil {
-		return 0, err
-	}
-	if psize != 1 || len(p) < 1 || p[0] > 40 {
+	if len(f.props) != 1 || f.props[0] > 40 {
 		return 0, errors.New("xz: bad LZMA2 properties")
 	}
-	for _, b := range p[1:] {
-		if b != 0 {
-			return 0, errors.New("xz: block header padding not zero")
-		}
-	}
 	dict := int64(0xFFFFFFFF)
-	if b := p[0]; b < 40 {
+	if b := f.props[0]; b < 40 {
 		dict = int64(2|b&1) << (b/2 + 11)
 	}
 	if dict > maxDict {
@@ -352,23 +315,11 @@ func (x *xzReader) endBlock() error {
 	if _, err := io.ReadFull(x.br, want); err != nil {
 		return truncated(err)
 	}
-	if x.sum != nil && !checkMatches(x.check, x.sum, want) {
+	if x.sum != nil && !xzCheckMatches(x.check, x.sum, want) {
 		return errors.New("xz: block check mismatch")
 	}
 	x.inBlock = false
 	return nil
-}
-
-// checkMatches compares a block's check field with the running sum.
-func checkMatches(check byte, sum hash.Hash, want []byte) bool {
-	got := sum.Sum(nil)
-	if check == 0x01 || check == 0x04 {
-		// CRC32 and CRC64 are stored little-endian.
-		for i, j := 0, len(got)-1; i < j; i, j = i+1, j-1 {
-			got[i], got[j] = got[j], got[i]
-		}
-	}
-	return string(got) == string(want)
 }
 
 func truncated(err error) error {
