@@ -82,9 +82,9 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 		defer dg.stop()
 	}
 	var tr *treeResult
-	var nand string
+	var nand, pkgExt string
 	if !fi.IsDir() {
-		nand = firmware.NAND(disk)
+		nand, pkgExt = firmware.NAND(disk), firmware.PackageExt(head)
 	}
 	switch {
 	case fi.IsDir():
@@ -100,7 +100,7 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 		// inside, whatever its first page looks like.
 		desc.Kind, desc.Format = KindFirmware, nand
 		tr, err = a.scanFirmware(ctx, disk, at)
-	case archiveFormat(head) != "" && firmware.PackageExt(head) != ".apk":
+	case archiveFormat(head) != "" && pkgExt != ".apk":
 		// (An Alpine package is tar segments in gzip members, each
 		// opened by the firmware reader below.)
 		format := archiveFormat(head)
@@ -121,12 +121,12 @@ func (a *run) scanPath(ctx context.Context, in Input, disk string, head []byte) 
 			return &InputError{Name: in.Name, Err: fmt.Errorf("%w: %s", ErrUnknownKind, kindsWanted)}
 		}
 	}
-	if ext := firmware.PackageExt(head); ext != "" && err == nil && !fi.IsDir() {
+	if pkgExt != "" && err == nil {
 		// Unpacking shows the package's files; its own identity (name,
 		// version, maintainer or vendor) is in its metadata, which Syft
 		// reads from the package file itself.
 		var pt *treeResult
-		if pt, err = a.scanPackageFile(ctx, disk, packageFileName(in.Name, ext), at); err == nil {
+		if pt, err = a.scanPackageFile(ctx, disk, packageFileName(in.Name, pkgExt), at); err == nil {
 			pt.trees = []report.Tree{{Location: at, Kind: packageTree.String(), Files: pt.files, Components: pt.components}}
 			tr.add(pt)
 		}

@@ -231,10 +231,9 @@ func Nested(head []byte) bool {
 }
 
 // PackageExt is the file extension of a package file whose first bytes
-// are head: ".ipk" for an opkg package in a tar.gz, ".apk" for an Alpine
-// package, ".deb" for a Debian
-// or opkg package in an ar archive (not a
-// static library), ".rpm", else "".
+// are head: ".deb" for a Debian or opkg package in an ar archive (not a
+// static library), ".ipk" for an opkg package in a tar.gz, ".apk" for an
+// Alpine package, ".rpm", else "".
 func PackageExt(head []byte) string {
 	switch {
 	case bytes.HasPrefix(head, []byte("!<arch>\ndebian-binary")):
