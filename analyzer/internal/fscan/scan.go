@@ -30,6 +30,10 @@ type Scanner struct {
 	matcher *content.Matcher
 	lits    []signatures.Literal
 	markers int
+	// idle holds the workers of ScanFile calls between calls: a system's
+	// manual pages are tens of thousands of calls, and each worker's
+	// buffer is a chunk of the content scan.
+	idle sync.Pool
 	// Workers is the number of files scanned at once; 0 means GOMAXPROCS.
 	Workers int
 }
@@ -219,7 +223,12 @@ func (s *Scanner) ScanFile(t *fstree.Tree, rel string) (*File, *Gap) {
 	if !ok || !e.Mode.IsRegular() {
 		return nil, &Gap{Path: rel, Reason: "not a regular file of the tree"}
 	}
-	r := s.scanFile(&worker{sc: content.NewScanner(s.matcher)}, t, entry{rel: rel, size: e.Size})
+	w, _ := s.idle.Get().(*worker)
+	if w == nil {
+		w = &worker{sc: content.NewScanner(s.matcher)}
+	}
+	r := s.scanFile(w, t, entry{rel: rel, size: e.Size})
+	s.idle.Put(w)
 	return r.file, r.gap
 }
 
