@@ -8,8 +8,9 @@ import (
 	"io"
 
 	"github.com/anchore/go-lzo"
-	"github.com/klauspost/compress/flate"
 	"github.com/ulikunitz/xz/lzma"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/inflate"
 )
 
 // Compression types of inode nodes (include/uapi/linux/jffs2.h).
@@ -106,21 +107,17 @@ func rtime(src, dst []byte) error {
 }
 
 // inflate decodes a zlib stream as the kernel does: the two header bytes
-// are checked and skipped, the trailing Adler-32 is not checked.
+// are checked and skipped, the trailing Adler-32 is not checked, and
+// output past the node's size is dropped.
 func (f *FS) inflate(src, dst []byte) error {
-	if len(src) < 2 || src[0]&0x0f != 8 || src[1]&0x20 != 0 || (uint(src[0])<<8|uint(src[1]))%31 != 0 {
-		return errors.New("zlib: bad header")
-	}
-	br := bytes.NewReader(src[2:])
-	zr, _ := f.flates.Get().(io.ReadCloser)
-	if zr == nil {
-		zr = flate.NewReader(br)
-	} else if err := zr.(flate.Resetter).Reset(br, nil); err != nil {
+	n, err := inflate.Zlib(dst, src)
+	switch {
+	case errors.Is(err, inflate.ErrTooLarge):
+		return nil
+	case err != nil:
 		return fmt.Errorf("zlib: %w", err)
-	}
-	defer f.flates.Put(zr)
-	if _, err := io.ReadFull(zr, dst); err != nil {
-		return fmt.Errorf("zlib: %w", err)
+	case n < len(dst):
+		return fmt.Errorf("zlib: %d bytes short of the node's size", len(dst)-n)
 	}
 	return nil
 }

@@ -40,7 +40,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgfile"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
@@ -76,7 +75,6 @@ type FS struct {
 	inodes   map[uint32]*inode
 	children map[uint32]map[string]uint32 // directory ino -> name -> ino
 	corrupt  int
-	flates   sync.Pool // idle inflaters
 }
 
 // inode gathers the nodes of one inode.

@@ -8,6 +8,8 @@ import (
 	"github.com/anchore/go-lzo"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/inflate"
 )
 
 // decompressor decompresses one squashfs block (data, fragment or
@@ -72,24 +74,16 @@ func readAllInto(r io.Reader, dst []byte) (int, error) {
 	return n, io.ErrNoProgress
 }
 
-// zlibDecompressor reads gzip-compressor blocks: zlib streams. The zlib
-// header is checked and the raw deflate data decoded by inflate; the
-// Adler-32 trailer is not verified (deflate's own structure catches most
-// corruption, and a wrong block is as harmless as any other content).
+// zlibDecompressor reads gzip-compressor blocks: zlib streams, the
+// header checked and the Adler-32 trailer not (see inflate.Zlib).
 type zlibDecompressor struct{}
 
 func (zlibDecompressor) decompress(dst, src []byte) (int, error) {
-	if len(src) < 2 {
-		return 0, errors.New("zlib: stream truncated")
+	n, err := inflate.Zlib(dst, src)
+	if errors.Is(err, inflate.ErrTooLarge) {
+		err = errTooLarge
 	}
-	cmf, flg := src[0], src[1]
-	if cmf&0x0F != 8 || cmf>>4 > 7 || (uint16(cmf)<<8|uint16(flg))%31 != 0 {
-		return 0, errors.New("zlib: bad header")
-	}
-	if flg&0x20 != 0 {
-		return 0, errors.New("zlib: preset dictionary")
-	}
-	return inflate(dst, src[2:])
+	return n, err
 }
 
 // lzmaDecompressor reads legacy lzma blocks: "lzma alone" streams with a

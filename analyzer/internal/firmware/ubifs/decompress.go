@@ -1,16 +1,15 @@
 package ubifs
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 
 	lzo "github.com/anchore/go-lzo"
-	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/inflate"
 )
 
 // Compression types of data nodes.
@@ -72,7 +71,7 @@ func decompress(compr uint16, src, dst []byte) (err error) {
 		}
 		return nil
 	case comprZlib:
-		return inflate(src, dst)
+		return inflateRaw(src, dst)
 	case comprZstd:
 		d, err := zstdDecoder()
 		if err != nil {
@@ -91,31 +90,17 @@ func decompress(compr uint16, src, dst []byte) (err error) {
 	return fmt.Errorf("unknown compression type %d", compr)
 }
 
-// inflaters pools raw deflate readers.
-var inflaters sync.Pool
-
-// inflate decompresses raw deflate data (UBIFS "zlib" has no zlib header).
-func inflate(src, dst []byte) error {
-	br := bytes.NewReader(src)
-	var zr io.ReadCloser
-	if v := inflaters.Get(); v != nil {
-		zr = v.(io.ReadCloser)
-		if err := zr.(flate.Resetter).Reset(br, nil); err != nil {
-			return fmt.Errorf("zlib: %w", err)
-		}
-	} else {
-		zr = flate.NewReader(br)
-	}
-	defer inflaters.Put(zr)
-	if _, err := io.ReadFull(zr, dst); err != nil {
+// inflateRaw decompresses raw deflate data (UBIFS "zlib" has no zlib
+// header) into exactly dst.
+func inflateRaw(src, dst []byte) error {
+	n, _, err := inflate.Raw(dst, src)
+	switch {
+	case errors.Is(err, inflate.ErrTooLarge):
+		return errors.New("zlib: more data than the block size")
+	case err != nil:
 		return fmt.Errorf("zlib: %w", err)
-	}
-	var extra [1]byte
-	if n, err := zr.Read(extra[:]); n != 0 || (err != nil && err != io.EOF) {
-		if err == nil {
-			err = errors.New("more data than the block size")
-		}
-		return fmt.Errorf("zlib: %w", err)
+	case n < len(dst):
+		return fmt.Errorf("zlib: %d bytes short of the block size", len(dst)-n)
 	}
 	return nil
 }
