@@ -12,11 +12,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"path"
 	"strings"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/arfile"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/fit"
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/inflate"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/rpmpkg"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/sparse"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/trx"
@@ -304,6 +306,11 @@ func CompressedText(head []byte, r io.Reader, max int64) *Text {
 		}
 		return &Text{Err: errors.New("not a compression stream")}
 	}
+	if format == fmtGzip {
+		if t, ok := wholeGzip(r, max); ok {
+			return t
+		}
+	}
 	rc, closeFn, err := decompressor(format, r)
 	if err != nil {
 		return nil
@@ -319,4 +326,38 @@ func CompressedText(head []byte, r io.Reader, max int64) *Text {
 		t.Data, t.More = t.Data[:max], true
 	}
 	return t
+}
+
+// maxWholeGzip is the largest gzip file read whole into memory to be
+// decoded at once rather than as a stream.
+const maxWholeGzip = 8 << 20
+
+// wholeGzip decodes a small gzip file r, when r knows its size, in one
+// call of inflate.Gzip: about twice as fast as a stream reader, and with
+// one allocation, on a system's tens of thousands of manual pages. It
+// returns what CompressedText returns and true, or false when the stream
+// reader must decide, reading r from its start: r is not a plain gzip
+// file (several members, a size over max, damage, which the stream
+// reader then reports).
+func wholeGzip(r io.Reader, max int64) (*Text, bool) {
+	s, ok := r.(interface {
+		io.ReaderAt
+		Size() int64
+	})
+	if !ok || s.Size() > maxWholeGzip {
+		return nil, false
+	}
+	src := make([]byte, s.Size())
+	if n, err := s.ReadAt(src, 0); n != len(src) || (err != nil && err != io.EOF) {
+		return nil, false
+	}
+	data, ok := inflate.Gzip(src, int(min(max, math.MaxInt32)))
+	if !ok {
+		return nil, false
+	}
+	inner := data[:min(len(data), nestedHead)]
+	if Nested(inner) || bytes.IndexByte(inner, 0) >= 0 {
+		return nil, true
+	}
+	return &Text{Format: fmtGzip, Data: data}, true
 }

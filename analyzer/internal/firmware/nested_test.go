@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"io"
 	"testing"
 )
 
@@ -46,7 +47,9 @@ func TestNestedFile(t *testing.T) {
 }
 
 // TestCompressedText checks what a compressed document yields: its text,
-// cut at the limit with More set, or what came before a break with Err.
+// cut at the limit with More set, or what came before a break with Err;
+// the same whether the file is decoded whole (a reader that knows its
+// size) or as a stream.
 func TestCompressedText(t *testing.T) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -66,17 +69,31 @@ func TestCompressedText(t *testing.T) {
 		{"cut at the limit", gz, 5000, 5000, true, false},
 		{"limit exactly the size", gz, int64(len(text)), len(text), false, false},
 		{"truncated stream", gz[:len(gz)-100], 1 << 20, -1, false, true},
+		{"two members", append(bytes.Clone(gz), gz...), 1 << 20, len(text), false, false},
+		{"bytes after the member", append(bytes.Clone(gz), "trailer"...), 1 << 20, len(text), false, false},
 	} {
-		got := CompressedText(c.data, bytes.NewReader(c.data), c.max)
-		switch {
-		case got == nil:
-			t.Errorf("%s: taken for a container", c.name)
-		case got.Format != "gzip" || got.More != c.wantMore || (got.Err != nil) != c.wantErr:
-			t.Errorf("%s: format %q, more %v, err %v", c.name, got.Format, got.More, got.Err)
-		case c.wantLen >= 0 && len(got.Data) != c.wantLen:
-			t.Errorf("%s: %d bytes, want %d", c.name, len(got.Data), c.wantLen)
-		case !bytes.HasPrefix(text, got.Data):
-			t.Errorf("%s: data is not the text's start", c.name)
+		for _, r := range []io.Reader{bytes.NewReader(c.data), io.MultiReader(bytes.NewReader(c.data))} {
+			got := CompressedText(c.data, r, c.max)
+			switch {
+			case got == nil:
+				t.Errorf("%s (%T): taken for a container", c.name, r)
+			case got.Format != "gzip" || got.More != c.wantMore || (got.Err != nil) != c.wantErr:
+				t.Errorf("%s (%T): format %q, more %v, err %v", c.name, r, got.Format, got.More, got.Err)
+			case c.wantLen >= 0 && len(got.Data) != c.wantLen:
+				t.Errorf("%s (%T): %d bytes, want %d", c.name, r, len(got.Data), c.wantLen)
+			case !bytes.HasPrefix(text, got.Data):
+				t.Errorf("%s (%T): data is not the text's start", c.name, r)
+			}
+		}
+	}
+	// A gzip'd binary is a container either way.
+	buf.Reset()
+	zw = gzip.NewWriter(&buf)
+	zw.Write([]byte("\x7fELF\x02\x01\x01\x00 a kernel module"))
+	zw.Close()
+	for _, r := range []io.Reader{bytes.NewReader(buf.Bytes()), io.MultiReader(bytes.NewReader(buf.Bytes()))} {
+		if got := CompressedText(buf.Bytes(), r, 1<<20); got != nil {
+			t.Errorf("%T: a gzip'd ELF file taken for a document", r)
 		}
 	}
 }
