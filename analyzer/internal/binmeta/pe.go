@@ -154,66 +154,85 @@ func (p *peFile) dir(i int) pe.DataDirectory {
 }
 
 // region returns the file data that holds rva: a section's raw data, or the
-// headers, with rva's offset in it. Of overlapping sections, the one with
-// the highest address is taken.
-func (p *peFile) region(rva uint32) ([]byte, uint32, error) {
+// headers, with rva's offset in it, and the size of the region as loaded.
+// Of overlapping sections, the one with the highest address is taken.
+// Between the data's end and the loaded size the loader fills zeros: a
+// section's virtual size past its raw data (.bss), or the whole of a
+// section a debug-only image (objcopy --only-keep-debug) keeps without
+// its data. A section cut short by the end of the file has no such fill.
+func (p *peFile) region(rva uint32) (data []byte, off, loaded uint32, err error) {
 	i := sort.Search(len(p.sections), func(i int) bool { return p.sections[i].va > rva }) - 1
 	if i >= 0 && rva-p.sections[i].va < max(p.sections[i].vsize, p.sections[i].rawSize) {
 		sec := p.sections[i]
 		data, ok := p.cache[i]
 		if !ok {
-			if int64(sec.rawOff) > p.s.size {
-				return nil, 0, fmt.Errorf("section %d: raw data at offset %d lies beyond the end of the file (%d bytes)", i, sec.rawOff, p.s.size)
+			if int64(sec.rawOff) > p.s.size && sec.rawSize > 0 {
+				return nil, 0, 0, fmt.Errorf("section %d: raw data at offset %d lies beyond the end of the file (%d bytes)", i, sec.rawOff, p.s.size)
 			}
-			n := min(int64(sec.rawSize), p.s.size-int64(sec.rawOff))
+			n := max(0, min(int64(sec.rawSize), p.s.size-int64(sec.rawOff)))
 			if p.cached+n > 4*p.s.lim.MaxSectionBytes {
-				return nil, 0, &tooLargeError{what: "PE sections read", n: p.cached + n, max: 4 * p.s.lim.MaxSectionBytes}
+				return nil, 0, 0, &tooLargeError{what: "PE sections read", n: p.cached + n, max: 4 * p.s.lim.MaxSectionBytes}
 			}
 			var err error
 			if data, err = p.s.read(int64(sec.rawOff), n, fmt.Sprintf("section %d", i)); err != nil {
-				return nil, 0, err
+				return nil, 0, 0, err
 			}
 			p.cache[i], p.cached = data, p.cached+n
 		}
-		return data, rva - sec.va, nil
+		loaded := uint32(len(data))
+		if loaded == sec.rawSize {
+			loaded = max(sec.vsize, sec.rawSize)
+		}
+		return data, rva - sec.va, loaded, nil
 	}
 	if rva < p.headers {
 		data, ok := p.cache[-1]
 		if !ok {
 			var err error
 			if data, err = p.s.readHeader(0, min(int64(p.headers), p.s.size, 1<<16), "headers"); err != nil {
-				return nil, 0, err
+				return nil, 0, 0, err
 			}
 			p.cache[-1] = data
 		}
-		return data, rva, nil
+		return data, rva, uint32(len(data)), nil
 	}
-	return nil, 0, fmt.Errorf("RVA %#x is in no section", rva)
+	return nil, 0, 0, fmt.Errorf("RVA %#x is in no section", rva)
 }
 
-// bytesAt returns the n bytes at rva.
+// bytesAt returns the n bytes at rva, zeros where the loader fills them.
 func (p *peFile) bytesAt(rva, n uint32) ([]byte, error) {
-	data, off, err := p.region(rva)
+	data, off, loaded, err := p.region(rva)
 	if err != nil {
 		return nil, err
 	}
-	if uint64(off)+uint64(n) > uint64(len(data)) {
-		return nil, fmt.Errorf("%d bytes at RVA %#x run past the data in the file", n, rva)
+	end := uint64(off) + uint64(n)
+	switch {
+	case end <= uint64(len(data)):
+		return data[off:end], nil
+	case end <= uint64(loaded):
+		b := make([]byte, n)
+		if off < uint32(len(data)) {
+			copy(b, data[off:])
+		}
+		return b, nil
 	}
-	return data[off : off+n], nil
+	return nil, fmt.Errorf("%d bytes at RVA %#x run past the data in the file", n, rva)
 }
 
 // nameAt returns the NUL-terminated string at rva, at most maxNameBytes
-// long, as a slice of the file's data.
+// long, as a slice of the file's data (empty in the loader's zero fill).
 func (p *peFile) nameAt(rva uint32) ([]byte, error) {
-	data, off, err := p.region(rva)
+	data, off, loaded, err := p.region(rva)
 	if err != nil {
 		return nil, err
 	}
-	if uint64(off) >= uint64(len(data)) {
-		return nil, fmt.Errorf("string at RVA %#x is not in the file", rva)
+	switch {
+	case off < uint32(len(data)):
+		return cBytes(data, uint64(off)), nil
+	case off < loaded:
+		return nil, nil
 	}
-	return cBytes(data, uint64(off)), nil
+	return nil, fmt.Errorf("string at RVA %#x is not in the file", rva)
 }
 
 // step counts one import descriptor or thunk read, reporting false (and

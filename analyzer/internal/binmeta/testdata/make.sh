@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-rm -f libacmeav.so scanner.elf acmeav.dll scanner.exe scanner-signed.exe scanner.jar
+rm -f libacmeav.so scanner.elf acmeav.dll scanner.exe scanner.exe.debug scanner-signed.exe scanner.jar
 
 # ELF: an engine library exporting kave* functions under a vendor's own
 # SONAME, and a daemon importing them; both stripped as firmware ships them.
@@ -32,6 +32,10 @@ x86_64-w64-mingw32-gcc -shared -O2 -s -Wl,--no-insert-timestamp \
 	-o acmeav.dll src/acmeav.c src/acmeav.def "$tmp/version.o"
 x86_64-w64-mingw32-gcc -O2 -s -Wl,--no-insert-timestamp \
 	-o scanner.exe src/scanner.c acmeav.dll
+
+# A debug-only image: the section headers kept, their data (the import
+# table's too) left out, as distributions ship beside stripped binaries.
+objcopy --only-keep-debug scanner.exe scanner.exe.debug
 
 # Authenticode: a throwaway CA, a code-signing certificate and a time-stamping
 # certificate, all with made-up subjects. scanner-signed.exe carries a SHA-1
@@ -77,4 +81,4 @@ if command -v dexdump >/dev/null; then dexdump -f classes.dex >/dev/null; fi
 	javac -version 2>&1
 } | sed 's/^/# /'
 
-ls -l libacmeav.so scanner.elf acmeav.dll scanner.exe scanner-signed.exe scanner.jar classes.dex app.apk
+ls -l libacmeav.so scanner.elf acmeav.dll scanner.exe scanner.exe.debug scanner-signed.exe scanner.jar classes.dex app.apk
