@@ -16,6 +16,7 @@ require (
 	github.com/anchore/go-lzo v0.1.1
 	github.com/anchore/stereoscope v0.4.1
 	github.com/anchore/syft v1.57.0
+	github.com/bmatcuk/doublestar/v4 v4.10.3
 	github.com/bodgit/sevenzip v1.6.1
 	github.com/diskfs/go-diskfs v1.9.4
 	github.com/gabriel-vasile/mimetype v1.4.16
@@ -101,7 +102,6 @@ require (
 	github.com/bgentry/go-netrc v0.0.0-20140422174119-9fd32a8b3d3d // indirect
 	github.com/bitnami/go-version v0.0.0-20250131085805-b1f57a8634ef // indirect
 	github.com/blakesmith/ar v0.0.0-20190502131153-809d4375e1fb // indirect
-	github.com/bmatcuk/doublestar/v4 v4.10.3 // indirect
 	github.com/bodgit/plumbing v1.3.0 // indirect
 	github.com/bodgit/windows v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
 
 	stereofile "github.com/anchore/stereoscope/pkg/file"
@@ -17,6 +21,7 @@ import (
 	"github.com/anchore/syft/syft/artifact"
 	"github.com/anchore/syft/syft/file"
 	"github.com/anchore/syft/syft/source"
+	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
 )
@@ -104,7 +109,7 @@ type treeResolver struct {
 	types  *Types
 	spill  *Spill
 	tree   *filetree.FileTree
-	index  filetree.Index
+	index  basenameIndex
 	search filetree.Searcher
 	refs   map[string]stereofile.Reference // regular files, by path
 }
@@ -112,12 +117,15 @@ type treeResolver struct {
 var _ file.Resolver = (*treeResolver)(nil)
 
 func newTreeResolver(ctx context.Context, t *fstree.Tree, types *Types, spill *Spill) (*treeResolver, error) {
-	r := &treeResolver{ctx: ctx, t: t, types: types, spill: spill, tree: filetree.New(), index: filetree.NewIndex(), refs: map[string]stereofile.Reference{}}
+	r := &treeResolver{ctx: ctx, t: t, types: types, spill: spill, tree: filetree.New(), index: basenameIndex{Index: filetree.NewIndex()}, refs: map[string]stereofile.Reference{}}
+	names := map[string]bool{}
 	for _, e := range t.Entries {
 		if err := r.add(e); err != nil {
 			return nil, err
 		}
+		names[path.Base(e.Path)] = true
 	}
+	r.index.names = slices.Sorted(maps.Keys(names))
 	r.search = filetree.NewSearchContext(r.tree, r.index)
 	return r, nil
 }
@@ -154,6 +162,48 @@ func (r *treeResolver) add(e fstree.Entry) error {
 		r.refs[e.Path] = *ref
 	}
 	return nil
+}
+
+// basenameIndex is stereoscope's index, but answers basename globs from a
+// sorted list of the tree's basenames: only those that start with a
+// glob's literal prefix are matched against it, where stereoscope matches
+// every basename of the tree. Syft's dpkg cataloger asks one such glob per
+// package (/var/lib/dpkg/info/NAME.*): on a Debian system of 700 packages
+// and 70,000 files, 2 s of CPU. The entries found are the same.
+type basenameIndex struct {
+	filetree.Index
+	names []string // sorted, unique; more than the index holds is harmless
+}
+
+func (x basenameIndex) GetByBasenameGlob(globs ...string) ([]filetree.IndexEntry, error) {
+	for _, g := range globs {
+		if strings.Contains(g, "**") || strings.Contains(g, "/") || !doublestar.ValidatePattern(g) {
+			return x.Index.GetByBasenameGlob(globs...) // and its error
+		}
+	}
+	var out []filetree.IndexEntry
+	for _, g := range globs {
+		prefix := g[:literalPrefix(g)]
+		for i := sort.SearchStrings(x.names, prefix); i < len(x.names) && strings.HasPrefix(x.names[i], prefix); i++ {
+			if x.names[i] == "/" || !doublestar.MatchUnvalidated(g, x.names[i]) {
+				continue
+			}
+			es, err := x.Index.GetByBasename(x.names[i])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, es...)
+		}
+	}
+	return out, nil
+}
+
+// literalPrefix is the length of a glob's start that matches only itself.
+func literalPrefix(glob string) int {
+	if i := strings.IndexAny(glob, `*?[]{}\`); i >= 0 {
+		return i
+	}
+	return len(glob)
 }
 
 // HasPath reports whether p (links resolved) exists.

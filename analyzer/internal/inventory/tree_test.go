@@ -6,9 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/anchore/stereoscope/pkg/filetree"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
 	"github.com/oemtrace/oemtrace/analyzer/internal/fstree"
@@ -164,5 +167,56 @@ func TestLargeFileWaitsForItsCopy(t *testing.T) {
 	types.Set(map[string]string{}, nil)
 	if g := <-got; g != copied {
 		t.Errorf("large file read %.10q..., want its copy", g)
+	}
+}
+
+// TestBasenameGlobsAsStereoscope checks that the resolver's basename
+// globs find exactly the entries stereoscope's own index finds, for the
+// kinds of glob Syft's catalogers ask, and fail as it fails.
+func TestBasenameGlobsAsStereoscope(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{
+		"var/lib/dpkg/info/libc6:amd64.list", "var/lib/dpkg/info/libc6:amd64.md5sums",
+		"var/lib/dpkg/info/libc6.list", "var/lib/dpkg/info/libcap2.list", "var/lib/dpkg/info/bash.list",
+		"usr/lib/libssl.so.3", "usr/lib/libcrypto.so.3", "usr/share/doc/a*b/copyright", "a", "b.txt", "[x]",
+	} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("libc6.list", filepath.Join(root, "var/lib/dpkg/info/libc6-link.list")); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := fstree.Dir(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := newTreeResolver(context.Background(), tree, NewTypes(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(es []filetree.IndexEntry) []string {
+		var out []string
+		for _, e := range es {
+			out = append(out, string(e.RealPath))
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, g := range []string{
+		"libc6.*", "libc6:amd64.*", "libc*", "*.list", "lib*.so*", "*", "?", "[ab]*", "{a,b.txt}", "[[]x]",
+		`a\*b`, "libc6.[lm]*", "bash.*", "none.*", "", "**", "a/b", "[", "{",
+	} {
+		want, wantErr := r.index.Index.GetByBasenameGlob(g)
+		got, gotErr := r.index.GetByBasenameGlob(g)
+		if (wantErr != nil) != (gotErr != nil) || !slices.Equal(ids(got), ids(want)) {
+			t.Errorf("glob %q: got %v (%v), stereoscope %v (%v)", g, ids(got), gotErr, ids(want), wantErr)
+		}
+	}
+	if len(r.index.names) < 10 {
+		t.Fatalf("only %d basenames listed", len(r.index.names))
 	}
 }
