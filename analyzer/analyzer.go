@@ -35,7 +35,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/oemtrace/oemtrace/analyzer/internal/fscan"
@@ -252,9 +255,56 @@ func (a *run) analyze(ctx context.Context, inputs []Input) (*report.Report, erro
 	return a.rep, nil
 }
 
+// openPipe opens the named pipe p for reading. Like any reader of a
+// pipe it waits for a writer, but not past ctx: then it connects a writer
+// of its own, so that the waiting open returns, and fails with ctx's
+// error.
+func openPipe(ctx context.Context, p string) (*os.File, error) {
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		f, err := os.Open(p)
+		ch <- opened{f, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.f, o.err
+	case <-ctx.Done():
+	}
+	for {
+		// Fails (ENXIO) until the open above is waiting as a reader.
+		if w, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			w.Close()
+		}
+		select {
+		case o := <-ch:
+			if o.f != nil {
+				o.f.Close()
+			}
+			return nil, fmt.Errorf("waiting for a writer: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// modeName names a file type that is not scanned.
+func modeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	}
+	return "special file"
+}
+
 // analyzeOne recognizes the input's kind from its content and scans it.
 func (a *run) analyzeOne(ctx context.Context, in Input) error {
 	var r io.Reader = in.Reader
+	stream := in.Path == ""
 	if in.Path != "" {
 		fi, err := os.Stat(in.Path)
 		if err != nil {
@@ -263,7 +313,17 @@ func (a *run) analyzeOne(ctx context.Context, in Input) error {
 		if fi.IsDir() {
 			return a.scanPath(ctx, in, in.Path, nil)
 		}
-		f, err := os.Open(in.Path)
+		open := os.Open
+		switch m := fi.Mode(); {
+		case m&fs.ModeNamedPipe != 0:
+			// A pipe (process substitution, a named FIFO) is read once,
+			// as standard input is.
+			open = func(p string) (*os.File, error) { return openPipe(ctx, p) }
+			stream = true
+		case !m.IsRegular() && (m&fs.ModeDevice == 0 || m&fs.ModeCharDevice != 0):
+			return &InputError{Name: in.Name, Err: fmt.Errorf("%w: a %s, not a file", ErrUnknownKind, modeName(m))}
+		}
+		f, err := open(in.Path)
 		if err != nil {
 			return &InputError{Name: in.Name, Err: unwrapPathError(err)}
 		}
@@ -289,18 +349,37 @@ func (a *run) analyzeOne(ctx context.Context, in Input) error {
 		}
 	}
 	disk := in.Path
-	if disk == "" {
+	if stream {
 		// Binary data of no known kind is spooled too: it may be a raw
 		// flash dump to carve.
-		p, cleanup, err := spool(br, a.cfg.MaxInputBytes, "standard input")
+		what := "standard input"
+		if in.Path != "" {
+			what = in.Path
+		}
+		p, cleanup, err := spool(br, a.cfg.MaxInputBytes, what)
 		if err != nil {
 			return &InputError{Name: in.Name, Err: err}
 		}
 		defer cleanup()
 		disk = p
 	}
-	return a.scanPath(ctx, in, disk, append([]byte(nil), head...))
+	err = a.scanPath(ctx, in, disk, append([]byte(nil), head...))
+	if err != nil && disk != in.Path {
+		// Name the input, not its spooled copy.
+		err = renamedError{err: err, old: disk, new: in.Name}
+	}
+	return err
 }
+
+// renamedError is err with every mention of old in its text replaced by
+// new.
+type renamedError struct {
+	err      error
+	old, new string
+}
+
+func (e renamedError) Error() string { return strings.ReplaceAll(e.err.Error(), e.old, e.new) }
+func (e renamedError) Unwrap() error { return e.err }
 
 // scanSBOM decodes an SBOM and matches every component's identity.
 func (a *run) scanSBOM(ctx context.Context, in Input, br *bufio.Reader, cr *countingReader) error {
