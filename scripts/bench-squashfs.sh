@@ -2,17 +2,25 @@
 # End-to-end firmware scan against unsquashfs alone and unsquashfs + rg, on
 # a squashfs image of a real directory, in the same run (page cache warm).
 #
-#   scripts/bench-squashfs.sh [DIR] [COMP]   (default /usr/lib/x86_64-linux-gnu, gzip)
+#   scripts/bench-squashfs.sh [DIR] [COMP] [MKSQUASHFS-ARGS...]
+#       (default /usr/lib/x86_64-linux-gnu, gzip)
+#
+# A Debian root filesystem, as in the README:
+#   scripts/bench-squashfs.sh / gzip -wildcards -e proc sys dev tmp work \
+#       farm root run mnt media usr/local opt usr/lib/google-cloud-sdk \
+#       usr/lib/jvm usr/lib/llvm-14 usr/share/package-lists var/cache \
+#       var/log home srv boot
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-/usr/lib/x86_64-linux-gnu}
 comp=${2:-gzip}
+shift $(($# < 2 ? $# : 2))
 command -v mksquashfs >/dev/null || apt-get install -y squashfs-tools >/dev/null
 command -v rg >/dev/null || apt-get install -y ripgrep >/dev/null
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/oemtrace" ./cmd/oemtrace
 go run ./internal/tools/siglits > "$tmp/pats.txt"
-mksquashfs "$dir" "$tmp/img.sqfs" -comp "$comp" -noappend -all-root -quiet >/dev/null
+mksquashfs "$dir" "$tmp/img.sqfs" -comp "$comp" -noappend -all-root -quiet "$@" >/dev/null
 size=$(stat -c %s "$tmp/img.sqfs")
 cat "$tmp/img.sqfs" >/dev/null
 echo "image: $dir as squashfs/$comp, $size bytes; $(nproc) cores"
