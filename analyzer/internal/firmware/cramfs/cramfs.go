@@ -83,7 +83,6 @@ type FS struct {
 	dirs    map[int64]*dir  // parsed directories by entry offset
 	cached  int             // entries held in dirs
 	listers map[int64]int64 // directory entry offset -> the directory listing it
-	zlibs   sync.Pool       // idle zlib readers
 }
 
 // inode is a decoded 12-byte cramfs inode.

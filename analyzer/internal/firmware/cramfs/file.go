@@ -1,18 +1,15 @@
 package cramfs
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/zlib"
-
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgfile"
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/inflate"
 	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/unixmode"
 )
 
@@ -210,39 +207,16 @@ func (pg *pages) u16At(off int64) (uint16, error) {
 }
 
 // inflate decompresses one zlib block into pg.buf. Like the kernel it
-// zero-fills a short page and refuses one that inflates past the page.
+// checks the block's Adler-32, zero-fills a short page and refuses one
+// that inflates past the page.
 func (pg *pages) inflate(src []byte) error {
-	br := bytes.NewReader(src)
-	zr, _ := pg.fs.zlibs.Get().(io.ReadCloser)
-	if zr == nil {
-		var err error
-		if zr, err = zlib.NewReader(br); err != nil {
-			return err
-		}
-	} else if err := zr.(zlib.Resetter).Reset(br, nil); err != nil {
-		pg.fs.zlibs.Put(zr)
-		return err
-	}
-	defer pg.fs.zlibs.Put(zr)
-	n := 0
-	for n < len(pg.buf) {
-		m, err := zr.Read(pg.buf[n:])
-		n += m
-		if err == io.EOF {
-			clear(pg.buf[n:])
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-	var one [1]byte
-	switch _, err := io.ReadFull(zr, one[:]); err {
-	case io.EOF:
-		return nil
-	case nil:
+	n, err := inflate.ZlibChecked(pg.buf, src)
+	switch {
+	case errors.Is(err, inflate.ErrTooLarge):
 		return errors.New("block inflates past the page size")
-	default:
+	case err != nil:
 		return err
 	}
+	clear(pg.buf[n:])
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"hash/adler32"
 	"hash/crc32"
 	"math/bits"
 	"sync"
@@ -144,22 +145,46 @@ func Raw(dst, src []byte) (n, used int, err error) {
 	return n, d.in - (int(d.nb/8) - d.over), nil
 }
 
-// Zlib decodes the zlib stream (RFC 1950) src into dst, as Linux does
-// for filesystem blocks: the two header bytes are checked, the Adler-32
+// Zlib decodes the zlib stream (RFC 1950) src into dst, as Linux's
+// squashfs and JFFS2 do: the two header bytes are checked, the Adler-32
 // trailer is not (deflate's own structure catches most corruption).
 func Zlib(dst, src []byte) (int, error) {
+	n, _, err := unzlib(dst, src)
+	return n, err
+}
+
+// ZlibChecked is Zlib that also checks the Adler-32 trailer, as zlib's
+// own inflate does for cramfs. Output beyond dst (ErrTooLarge) is not
+// checked.
+func ZlibChecked(dst, src []byte) (int, error) {
+	n, used, err := unzlib(dst, src)
+	if err != nil {
+		return n, err
+	}
+	if len(src) < used+4 {
+		return n, errors.New("zlib: checksum missing")
+	}
+	if adler32.Checksum(dst[:n]) != binary.BigEndian.Uint32(src[used:]) {
+		return n, errors.New("zlib: checksum mismatch")
+	}
+	return n, nil
+}
+
+// unzlib decodes a zlib stream and returns how much of src its header and
+// deflate data took.
+func unzlib(dst, src []byte) (n, used int, err error) {
 	if len(src) < 2 {
-		return 0, errors.New("zlib: stream truncated")
+		return 0, 0, errors.New("zlib: stream truncated")
 	}
 	cmf, flg := src[0], src[1]
 	if cmf&0x0F != 8 || cmf>>4 > 7 || (uint16(cmf)<<8|uint16(flg))%31 != 0 {
-		return 0, errors.New("zlib: bad header")
+		return 0, 0, errors.New("zlib: bad header")
 	}
 	if flg&0x20 != 0 {
-		return 0, errors.New("zlib: preset dictionary")
+		return 0, 0, errors.New("zlib: preset dictionary")
 	}
-	n, _, err := Raw(dst, src[2:])
-	return n, err
+	n, used, err = Raw(dst, src[2:])
+	return n, used + 2, err
 }
 
 // blocks decodes blocks until the final one.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/flate"
@@ -102,6 +103,20 @@ func TestZlib(t *testing.T) {
 	dst := make([]byte, 100)
 	if n, err := Zlib(dst, buf.Bytes()); err != nil || !bytes.Equal(dst[:n], want) {
 		t.Fatalf("Zlib: %q, %v", dst[:n], err)
+	}
+	if n, err := ZlibChecked(dst, buf.Bytes()); err != nil || !bytes.Equal(dst[:n], want) {
+		t.Fatalf("ZlibChecked: %q, %v", dst[:n], err)
+	}
+	// A wrong or missing checksum: only ZlibChecked minds.
+	bad := bytes.Clone(buf.Bytes())
+	bad[len(bad)-1] ^= 1
+	for _, b := range [][]byte{bad, buf.Bytes()[:buf.Len()-2]} {
+		if _, err := Zlib(dst, b); err != nil {
+			t.Errorf("Zlib: %v", err)
+		}
+		if _, err := ZlibChecked(dst, b); err == nil || !strings.Contains(err.Error(), "checksum") {
+			t.Errorf("ZlibChecked: %v, want a checksum error", err)
+		}
 	}
 	for _, bad := range [][]byte{nil, {0x78}, {0x79, 0x9c, 0}, {0x78, 0x9d, 0}, {0x78, 0xbb, 0, 0, 0, 0}} {
 		if _, err := Zlib(dst, bad); err == nil {
