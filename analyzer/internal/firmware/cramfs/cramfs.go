@@ -41,8 +41,6 @@ const (
 	maxBlockSize = 1 << 16
 	padSize      = 512 // boot pad before the superblock in some images
 	crcOffset    = 32  // fsid.crc within the superblock
-	maxDepth     = 256 // directory nesting
-	maxLinks     = 40  // symbolic links followed in one lookup
 	maxLinkLen   = 4096
 	// maxCached caps the directory entries kept parsed in memory.
 	maxCached = 1 << 20
@@ -281,88 +279,27 @@ func validName(name string) bool {
 }
 
 // lookup finds name, following symbolic links in its directories, and in
-// its last element too when follow is set. It bounds nesting and link
-// counts and refuses directory loops.
+// its last element too when follow is set (see imgfile.Lookup).
 func (f *FS) lookup(op, name string, follow bool) (fileInfo, error) {
-	if !fs.ValidPath(name) {
-		return fileInfo{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
-	}
-	fail := func(err error) (fileInfo, error) {
-		return fileInfo{}, &fs.PathError{Op: op, Path: name, Err: err}
-	}
-	cur := fileInfo{name: ".", ino: f.root}
-	var parents []fileInfo // the directories above cur
-	parts := split(name)
-	links := 0
-	for len(parts) > 0 {
-		elem := parts[0]
-		parts = parts[1:]
-		switch elem { // "." and ".." come from link targets only
-		case ".":
-			continue
-		case "..":
-			if len(parents) > 0 {
-				cur, parents = parents[len(parents)-1], parents[:len(parents)-1]
-			}
-			continue
-		}
-		if !cur.ino.isDir() {
-			return fail(fmt.Errorf("%s: not a directory", cur.name))
-		}
-		if len(parents) >= maxDepth {
-			return fail(errors.New("directory nesting too deep"))
-		}
-		d, err := f.readDir(cur.ino)
-		if err != nil {
-			return fail(err)
-		}
-		i, ok := d.index[elem]
-		if !ok {
-			return fail(fs.ErrNotExist)
-		}
-		child := d.entries[i]
-		if child.ino.isSymlink() && (len(parts) > 0 || follow) {
-			if links++; links > maxLinks {
-				return fail(errors.New("too many levels of symbolic links"))
-			}
-			target, err := f.readLink(child.ino)
+	return imgfile.Lookup(imgfile.Tree[fileInfo]{
+		Root:  fileInfo{name: ".", ino: f.root},
+		IsDir: func(fi fileInfo) bool { return fi.ino.isDir() },
+		Child: func(dir fileInfo, name string) (fileInfo, error) {
+			d, err := f.readDir(dir.ino)
 			if err != nil {
-				return fail(err)
+				return fileInfo{}, err
 			}
-			if strings.HasPrefix(target, "/") {
-				cur, parents = fileInfo{name: ".", ino: f.root}, nil
+			i, ok := d.index[name]
+			if !ok {
+				return fileInfo{}, fs.ErrNotExist
 			}
-			parts = append(split(target), parts...)
-			continue
-		}
-		if child.ino.isDir() && child.ino.size > 0 && onPath(child.ino, parents, cur) {
-			return fail(fmt.Errorf("directory loop at %q", child.name))
-		}
-		parents = append(parents, cur)
-		cur = child
-	}
-	return cur, nil
-}
-
-// onPath reports whether directory n is cur or one of its parents.
-func onPath(n inode, parents []fileInfo, cur fileInfo) bool {
-	if cur.ino.offset == n.offset {
-		return true
-	}
-	for _, p := range parents {
-		if p.ino.offset == n.offset {
-			return true
-		}
-	}
-	return false
-}
-
-// split splits a slash path into its non-empty elements.
-func split(p string) []string {
-	if p == "." {
-		return nil
-	}
-	return strings.FieldsFunc(p, func(r rune) bool { return r == '/' })
+			return d.entries[i], nil
+		},
+		IsLink:   func(fi fileInfo) bool { return fi.ino.isSymlink() },
+		ReadLink: func(fi fileInfo) (string, error) { return f.readLink(fi.ino) },
+		// Empty directories all have offset 0: not loops.
+		Same: func(dir, child fileInfo) bool { return child.ino.size > 0 && dir.ino.offset == child.ino.offset },
+	}, op, name, follow)
 }
 
 // readLink returns the target of a symbolic link: its data.

@@ -6,7 +6,8 @@
 // an offset and may cache what it decoded; File adds the read position,
 // Seek, Close, the bounds and errors of io.Reader, io.ReaderAt and
 // io.Seeker, and the locking that makes one handle safe for concurrent
-// use. Dir is a directory listed when it is opened.
+// use. Dir is a directory listed when it is opened. Lookup resolves paths,
+// links included, in any reader's tree.
 package imgfile
 
 import (

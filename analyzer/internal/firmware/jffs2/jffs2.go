@@ -58,8 +58,6 @@ const (
 	rootIno    = 1
 	maxNode    = 1 << 20 // largest node accepted (headers, names, data)
 	maxData    = 1 << 20 // largest decompressed node data
-	maxDepth   = 256     // directory nesting
-	maxLinks   = 40      // symbolic links followed in one lookup
 	maxLinkLen = 4096
 	// detectSpan bounds the bytes, other than erased flash, that Open
 	// examines for the first node.
@@ -357,84 +355,22 @@ func (f *FS) entry(ino uint32) entry {
 }
 
 // lookup finds name, following symbolic links in its directories, and in
-// its last element too when follow is set. It bounds nesting and link
-// counts and refuses directory loops.
+// its last element too when follow is set (see imgfile.Lookup).
 func (f *FS) lookup(op, name string, follow bool) (entry, error) {
-	if !fs.ValidPath(name) {
-		return entry{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
-	}
-	fail := func(err error) (entry, error) {
-		return entry{}, &fs.PathError{Op: op, Path: name, Err: err}
-	}
-	cur := f.entry(rootIno)
-	var parents []entry // the directories above cur
-	parts := split(name)
-	links := 0
-	for len(parts) > 0 {
-		elem := parts[0]
-		parts = parts[1:]
-		switch elem { // "." and ".." come from link targets only
-		case ".":
-			continue
-		case "..":
-			if len(parents) > 0 {
-				cur, parents = parents[len(parents)-1], parents[:len(parents)-1]
+	return imgfile.Lookup(imgfile.Tree[entry]{
+		Root:  f.entry(rootIno),
+		IsDir: func(e entry) bool { return e.mode&unixmode.IFMT == unixmode.IFDIR },
+		Child: func(dir entry, name string) (entry, error) {
+			ino, ok := f.children[dir.ino][name]
+			if !ok {
+				return entry{}, fs.ErrNotExist
 			}
-			continue
-		}
-		if cur.mode&unixmode.IFMT != unixmode.IFDIR {
-			return fail(errors.New("not a directory"))
-		}
-		if len(parents) >= maxDepth {
-			return fail(errors.New("directory nesting too deep"))
-		}
-		ino, ok := f.children[cur.ino][elem]
-		if !ok {
-			return fail(fs.ErrNotExist)
-		}
-		child := f.entry(ino)
-		if child.mode&unixmode.IFMT == unixmode.IFLNK && (len(parts) > 0 || follow) {
-			if links++; links > maxLinks {
-				return fail(errors.New("too many levels of symbolic links"))
-			}
-			target, err := f.readLink(child)
-			if err != nil {
-				return fail(err)
-			}
-			if strings.HasPrefix(target, "/") {
-				cur, parents = f.entry(rootIno), nil
-			}
-			parts = append(split(target), parts...)
-			continue
-		}
-		if child.mode&unixmode.IFMT == unixmode.IFDIR && onPath(ino, parents, cur) {
-			return fail(fmt.Errorf("directory loop at %q", elem))
-		}
-		parents = append(parents, cur)
-		cur = child
-	}
-	return cur, nil
-}
-
-// onPath reports whether ino is cur or one of its parents.
-func onPath(ino uint32, parents []entry, cur entry) bool {
-	if cur.ino == ino {
-		return true
-	}
-	for _, p := range parents {
-		if p.ino == ino {
-			return true
-		}
-	}
-	return false
-}
-
-// split splits a slash path into its non-empty elements.
-func split(p string) []string {
-	if p == "." {
-		return nil
-	}
-	return strings.FieldsFunc(p, func(r rune) bool { return r == '/' })
+			return f.entry(ino), nil
+		},
+		IsLink:   func(e entry) bool { return e.mode&unixmode.IFMT == unixmode.IFLNK },
+		ReadLink: f.readLink,
+		Same:     func(dir, child entry) bool { return dir.ino == child.ino },
+	}, op, name, follow)
 }
 
 // readLink returns the target of a symbolic link: its data.

@@ -38,10 +38,6 @@ import (
 // maxLinkLen bounds a symbolic link target, which is an entry's content.
 const maxLinkLen = 4096
 
-// maxLinkHops bounds how many links one lookup follows; a longer chain is
-// a loop.
-const maxLinkHops = 40
-
 // Refused is an entry of the archive that is not in the tree.
 type Refused struct {
 	Path   string // the entry's name as the archive has it, "/"-rooted
@@ -217,59 +213,26 @@ func (fsys *FS) mkdirAll(p string) (*node, string) {
 }
 
 // lookup finds name, following symbolic links in its directories, and in
-// its last element too when follow is set. A link resolves inside the
-// archive, as the appliance's kernel would with the archive as its root:
-// absolute targets start at the root and ".." at the root stays there.
+// its last element too when follow is set (see imgfile.Lookup). Nodes are
+// known by path: an archive's names make a tree without loops.
 func (fsys *FS) lookup(op, name string, follow bool) (*node, error) {
-	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
-	}
-	fail := func(err error) (*node, error) {
-		return nil, &fs.PathError{Op: op, Path: name, Err: err}
-	}
-	cur := "." // the directory reached, by its own path
-	parts := split(name)
-	links := 0
-	for len(parts) > 0 {
-		elem := parts[0]
-		parts = parts[1:]
-		switch elem { // "." and ".." come from link targets only
-		case ".":
-			continue
-		case "..":
-			cur = path.Dir(cur)
-			continue
-		}
-		if !fsys.nodes[cur].mode.IsDir() {
-			return fail(errors.New("not a directory"))
-		}
-		child := path.Join(cur, elem)
-		n, ok := fsys.nodes[child]
-		if !ok {
-			return fail(fs.ErrNotExist)
-		}
-		if n.mode&fs.ModeSymlink != 0 && (len(parts) > 0 || follow) {
-			if links++; links > maxLinkHops {
-				return fail(errors.New("too many levels of symbolic links"))
+	p, err := imgfile.Lookup(imgfile.Tree[string]{
+		Root:  ".",
+		IsDir: func(p string) bool { return fsys.nodes[p].mode.IsDir() },
+		Child: func(dir, name string) (string, error) {
+			child := path.Join(dir, name)
+			if _, ok := fsys.nodes[child]; !ok {
+				return "", fs.ErrNotExist
 			}
-			target, err := n.readLink()
-			if err != nil {
-				return fail(err)
-			}
-			if strings.HasPrefix(target, "/") {
-				cur = "."
-			}
-			parts = append(split(target), parts...)
-			continue
-		}
-		cur = child
+			return child, nil
+		},
+		IsLink:   func(p string) bool { return fsys.nodes[p].mode&fs.ModeSymlink != 0 },
+		ReadLink: func(p string) (string, error) { return fsys.nodes[p].readLink() },
+	}, op, name, follow)
+	if err != nil {
+		return nil, err
 	}
-	return fsys.nodes[cur], nil
-}
-
-// split splits a slash path into its non-empty elements.
-func split(p string) []string {
-	return strings.FieldsFunc(p, func(r rune) bool { return r == '/' })
+	return fsys.nodes[p], nil
 }
 
 // readLink reads the target of a symbolic link: its content.
