@@ -17,6 +17,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgtest"
 )
 
 func readManifest(t *testing.T, path string) map[string]string {
@@ -210,24 +212,7 @@ func TestRefused(t *testing.T) {
 }
 
 func TestRefusesOtherData(t *testing.T) {
-	rng := rand.New(rand.NewSource(1))
-	junk := make([]byte, 4096)
-	rng.Read(junk)
-	inputs := [][]byte{junk, nil}
-	others, _ := filepath.Glob("../testdata/*")
-	for _, p := range others {
-		if b, err := os.ReadFile(p); err == nil {
-			inputs = append(inputs, b)
-		}
-	}
-	for i, b := range inputs {
-		if Is(b) {
-			t.Errorf("input %d: Is = true", i)
-		}
-		if _, err := Open(bytes.NewReader(b), int64(len(b))); err == nil {
-			t.Errorf("input %d: Open accepted it", i)
-		}
-	}
+	imgtest.RefusesForeign(t, Is, Open)
 }
 
 func checkBounds(t *testing.T, b []byte) {

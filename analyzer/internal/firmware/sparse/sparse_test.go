@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/oemtrace/oemtrace/analyzer/internal/firmware/imgtest"
 )
 
 // rawWant reads raw.manifest: the size and sha256 of the image make.sh
@@ -236,24 +238,7 @@ func TestRefused(t *testing.T) {
 }
 
 func TestRefusesOtherData(t *testing.T) {
-	rng := rand.New(rand.NewSource(1))
-	junk := make([]byte, 4096)
-	rng.Read(junk)
-	inputs := [][]byte{junk, nil}
-	others, _ := filepath.Glob("../testdata/*")
-	for _, p := range others {
-		if b, err := os.ReadFile(p); err == nil {
-			inputs = append(inputs, b)
-		}
-	}
-	for i, b := range inputs {
-		if Is(b) {
-			t.Errorf("input %d: Is = true", i)
-		}
-		if _, err := Open(bytes.NewReader(b), int64(len(b))); err == nil {
-			t.Errorf("input %d: Open accepted it", i)
-		}
-	}
+	imgtest.RefusesForeign(t, Is, Open)
 }
 
 // exercise opens b and, when that works, reads the image at a few places.
