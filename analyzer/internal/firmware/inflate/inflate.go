@@ -365,20 +365,28 @@ func (d *inflater) dynamic() error {
 
 // buildTable fills table with the canonical Huffman code given by lens
 // (code length per symbol, 0 for unused) and template (each symbol's entry
-// without its length). An over-subscribed code fails; an incomplete one
-// leaves entBad entries for the missing codes.
+// without its length). As in zlib, a code must be complete, except a
+// single code of one bit (its other half is entBad) and an empty code
+// (all entBad: a block of literals has no distances); an over-subscribed
+// or otherwise incomplete code fails.
 func buildTable(table []uint32, lens []uint8, template []uint32, primary uint) bool {
 	var count [16]int
 	for _, l := range lens {
 		count[l]++
 	}
 	count[0] = 0
-	left := 1
+	left, maxLen := 1, 0
 	for l := 1; l < 16; l++ {
 		left = left<<1 - count[l]
 		if left < 0 {
 			return false
 		}
+		if count[l] > 0 {
+			maxLen = l
+		}
+	}
+	if left > 0 && maxLen > 1 {
+		return false
 	}
 	var next [16]uint32
 	code := uint32(0)
@@ -585,13 +593,18 @@ func Gzip(src []byte, max int) (out []byte, ok bool) {
 		if flg&f == 0 || p >= len(src) {
 			continue
 		}
-		i := bytes.IndexByte(src[p:], 0)
+		// At most 511 bytes and its NUL, as compress/gzip and
+		// klauspost's reader take.
+		i := bytes.IndexByte(src[p:min(len(src), p+512)], 0)
 		if i < 0 {
 			return nil, false
 		}
 		p += i + 1
 	}
-	if flg&0x02 != 0 { // FHCRC
+	if flg&0x02 != 0 { // FHCRC: the header's CRC-32, low half
+		if p+2 > len(src) || uint16(crc32.ChecksumIEEE(src[:p])) != binary.LittleEndian.Uint16(src[p:]) {
+			return nil, false
+		}
 		p += 2
 	}
 	end := len(src) - 8
