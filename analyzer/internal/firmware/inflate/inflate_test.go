@@ -267,7 +267,7 @@ func BenchmarkInflate(b *testing.B) {
 			for b.Loop() {
 				for _, c := range blocks {
 					r.(flate.Resetter).Reset(bytes.NewReader(c), nil)
-					if _, err := io.ReadFull(r, dst[:len(dst)]); err != nil && err != io.ErrUnexpectedEOF {
+					if _, err := io.ReadFull(r, dst); err != nil && err != io.ErrUnexpectedEOF {
 						b.Fatal(err)
 					}
 				}
