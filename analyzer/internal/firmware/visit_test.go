@@ -108,3 +108,38 @@ func describeRoot(t *testing.T, r Root, tr *fstree.Tree) string {
 	}
 	return b.String()
 }
+
+// TestHardLinksInImages checks that the fixture tree's hard link
+// (appinfo-link.kli) is known as one in every image that keeps hard
+// links, read in place: squashfs, ext2/3/4 and UBIFS.
+func TestHardLinksInImages(t *testing.T) {
+	found := map[string]bool{}
+	for _, sub := range []string{"sqfs", "extfs", "ubifs"} {
+		images, _ := filepath.Glob(filepath.Join(sub, "testdata", "*"))
+		for _, img := range images {
+			if ext := filepath.Ext(img); ext == ".sh" || ext == ".manifest" || ext == ".txt" {
+				continue
+			}
+			_, err := Visit(context.Background(), img, t.TempDir(), extract.DefaultLimits(), func(r Root) {
+				if r.Tree == nil {
+					return
+				}
+				link, ok := r.Tree.Lookup("/opt/netwarden/bin/appinfo-link.kli")
+				if !ok {
+					return
+				}
+				orig, _ := r.Tree.Lookup("/opt/netwarden/bin/appinfo.kli")
+				if link.Same != "" || orig.Same != "/opt/netwarden/bin/appinfo-link.kli" {
+					t.Errorf("%s: appinfo.kli same as %q, appinfo-link.kli as %q", img, orig.Same, link.Same)
+				}
+				found[sub] = true
+			})
+			if err != nil {
+				continue // not an image of the tree
+			}
+		}
+	}
+	if len(found) != 3 {
+		t.Errorf("hard link checked in %v only", found)
+	}
+}

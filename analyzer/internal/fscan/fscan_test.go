@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -376,5 +377,51 @@ func TestShortBinaryScannedAsFound(t *testing.T) {
 	}
 	if len(res.Gaps) != 0 || len(res.Files) != 1 || len(res.Files[0].Hits) == 0 {
 		t.Errorf("gaps %+v, files %+v; want the hits of what the file holds", res.Gaps, res.Files)
+	}
+}
+
+// TestHardLinksReadOnce checks that the hard links of a file are not read
+// again: each takes the file's result (hits, MIME type, marks) under its
+// own path, and counts as scanned.
+func TestHardLinksReadOnce(t *testing.T) {
+	root := t.TempDir()
+	testutil.WriteFile(t, root, "etc/x/updater.ini", "source=https://dnl-01.geo.kaspersky.com/\n")
+	testutil.WriteFile(t, root, "etc/motd", "hello\n")
+	for _, p := range []string{"etc/x/updater-b.ini", "opt/a/updater.ini"} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Link(filepath.Join(root, "etc/x/updater.ini"), filepath.Join(root, p)); err != nil {
+			t.Skipf("no hard links here: %v", err)
+		}
+	}
+	var opened atomic.Int32
+	tree, err := fstree.List(context.Background(), os.DirFS(root).(fstree.FS), fstree.Limits{},
+		fstree.WithFileWrapper(func(f fstree.File) fstree.File { opened.Add(1); return f }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := newScanner(t).Scan(context.Background(), tree, Options{MIMETypes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := opened.Load(); n != 2 {
+		t.Errorf("%d files opened, want 2 (motd, and the linked file once)", n)
+	}
+	if res.Scanned != 4 || res.Bytes != 3*41+6 {
+		t.Errorf("scanned %d files, %d bytes", res.Scanned, res.Bytes)
+	}
+	var paths []string
+	for _, f := range res.Files {
+		paths = append(paths, f.Path)
+		if len(f.Hits) == 0 || !slices.Equal(f.Hits, res.Files[0].Hits) || f.SHA256 != res.Files[0].SHA256 {
+			t.Errorf("%s: hits %+v", f.Path, f.Hits)
+		}
+	}
+	if want := []string{"/etc/x/updater-b.ini", "/etc/x/updater.ini", "/opt/a/updater.ini"}; !slices.Equal(paths, want) {
+		t.Errorf("files with evidence %v, want %v", paths, want)
+	}
+	if len(res.MIMETypes) != 4 || res.MIMETypes["/opt/a/updater.ini"] != res.MIMETypes["/etc/x/updater.ini"] {
+		t.Errorf("MIME types %v", res.MIMETypes)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -161,6 +162,17 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	// Hard links are not read: each takes the result of the file it
+	// links (see copyHardLinks).
+	var links []entry
+	linked := map[string]bool{} // paths read for links, whether read
+	files = slices.DeleteFunc(files, func(e entry) bool {
+		if e.same != "" {
+			links = append(links, e)
+			linked[e.same] = false
+		}
+		return e.same != ""
+	})
 	jobs := make(chan entry)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -173,6 +185,9 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 			for e := range jobs {
 				r := s.scanFile(w, t, e)
 				mu.Lock()
+				if _, ok := linked[e.rel]; ok {
+					linked[e.rel] = r.read
+				}
 				if r.read {
 					if res.MIMETypes != nil {
 						res.MIMETypes[e.rel] = r.mime
@@ -211,10 +226,50 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 	if cerr != nil {
 		return nil, cerr
 	}
+	res.copyHardLinks(links, linked)
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
 	sort.Slice(res.Gaps, func(i, j int) bool { return res.Gaps[i].Path < res.Gaps[j].Path })
 	sort.Strings(res.Nested)
 	return res, nil
+}
+
+// copyHardLinks gives each hard link the result of the file it links,
+// which was read in its stead: a system's hard links (Mesa's 13 drivers,
+// a busybox's applets) are one file, read once as unsquashfs writes them
+// once. A container is opened at its first path only.
+func (res *Result) copyHardLinks(links []entry, read map[string]bool) {
+	if len(links) == 0 {
+		return
+	}
+	files := map[string]*File{}
+	for i := range res.Files {
+		files[res.Files[i].Path] = &res.Files[i]
+	}
+	gaps := map[string]string{}
+	for _, g := range res.Gaps {
+		gaps[g.Path] = g.Reason
+	}
+	for _, e := range links {
+		if reason, ok := gaps[e.same]; ok {
+			res.Gaps = append(res.Gaps, Gap{Path: e.rel, Reason: reason})
+		}
+		if !read[e.same] {
+			continue
+		}
+		if res.MIMETypes != nil {
+			res.MIMETypes[e.rel] = res.MIMETypes[e.same]
+		}
+		if f := files[e.same]; f != nil {
+			c := *f
+			c.Path, c.Hits = e.rel, slices.Clone(f.Hits)
+			res.Files = append(res.Files, c)
+		}
+		if m := res.Marks[e.same]; m != 0 {
+			res.Marks[e.rel] = m // not nil: it holds e.same
+		}
+		res.Scanned++
+		res.Bytes += e.size
+	}
 }
 
 // ScanFile scans the one file at the "/"-rooted path rel of t.

@@ -23,6 +23,7 @@ type Gap = fstree.Gap
 type entry struct {
 	rel  string // "/"-rooted path inside the tree
 	size int64
+	same string // a hard link of this file, scanned in its stead
 }
 
 // plan lists the regular files of t to scan, in lexical order, and the
@@ -43,7 +44,7 @@ func plan(t *fstree.Tree) ([]entry, []Gap) {
 				gaps = append(gaps, Gap{Path: e.Path, Reason: reason})
 			}
 		case mode.IsRegular():
-			files = append(files, entry{rel: e.Path, size: e.Size})
+			files = append(files, entry{rel: e.Path, size: e.Size, same: e.Same})
 		case mode&(fs.ModeDevice|fs.ModeNamedPipe|fs.ModeSocket) != 0:
 		default:
 			gaps = append(gaps, Gap{Path: e.Path, Reason: "special file (" + specialKind(mode) + ") not examined"})

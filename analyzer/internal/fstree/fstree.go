@@ -40,6 +40,10 @@ type Entry struct {
 	Size int64
 	// Link is a symbolic link's target, as stored.
 	Link string
+	// Same is set on a regular file that is a hard link of an entry
+	// listed before it (by path): that entry's path. Their content is
+	// one and the same.
+	Same string
 }
 
 // File is an opened regular file: read in sequence or at any offset.
@@ -115,6 +119,7 @@ func List(ctx context.Context, fsys FS, lim Limits, opts ...Option) (*Tree, erro
 		return nil, err
 	}
 	sort.Slice(t.Entries, func(i, j int) bool { return t.Entries[i].Path < t.Entries[j].Path })
+	l.markHardLinks()
 	sort.SliceStable(t.Gaps, func(i, j int) bool { return t.Gaps[i].Path < t.Gaps[j].Path })
 	return t, nil
 }
@@ -184,6 +189,49 @@ type lister struct {
 	count   int
 	total   int64
 	stopped bool
+	inodes  map[string]fileID // regular files with more than one link, by path
+}
+
+// fileID identifies a file's content within one tree: its inode.
+type fileID struct{ dev, ino uint64 }
+
+// hardLinker is a FileInfo.Sys value that knows the file's inode (the
+// firmware filesystem readers' inode types).
+type hardLinker interface {
+	HardLink() (ino, nlink uint64)
+}
+
+// idOf returns the identity of a regular file with more than one link.
+func idOf(info fs.FileInfo) (fileID, bool) {
+	switch s := info.Sys().(type) {
+	case hardLinker:
+		ino, n := s.HardLink()
+		return fileID{ino: ino}, n > 1
+	default:
+		return statID(s)
+	}
+}
+
+// markHardLinks sets Same on every regular file whose inode an entry
+// before it (in path order) has.
+func (l *lister) markHardLinks() {
+	if len(l.inodes) == 0 {
+		return
+	}
+	first := map[fileID]string{}
+	for i := range l.t.Entries {
+		e := &l.t.Entries[i]
+		id, ok := l.inodes[e.Path]
+		if !ok {
+			continue
+		}
+		if p, seen := first[id]; seen {
+			e.Same = p
+		} else {
+			first[id] = e.Path
+		}
+	}
+	l.inodes = nil
 }
 
 func (l *lister) gap(p, reason string) {
@@ -254,6 +302,12 @@ func (l *lister) entry(p string, e fs.DirEntry, depth int) {
 		if reason := l.budget(ent.Size); reason != "" {
 			l.gap(p, reason)
 			return
+		}
+		if id, ok := idOf(info); ok {
+			if l.inodes == nil {
+				l.inodes = map[string]fileID{}
+			}
+			l.inodes[ent.Path] = id
 		}
 	}
 	l.t.Entries = append(l.t.Entries, ent)

@@ -3,15 +3,17 @@ package fstree
 import (
 	"context"
 	"errors"
-	"github.com/oemtrace/oemtrace/internal/testutil"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"testing/fstest"
+
+	"github.com/oemtrace/oemtrace/internal/testutil"
 )
 
 func paths(t *Tree) string {
@@ -231,5 +233,36 @@ func TestSingle(t *testing.T) {
 	}
 	if _, err := Single(filepath.Dir(p), "d"); err == nil {
 		t.Error("Single of a directory: no error")
+	}
+}
+
+// TestHardLinksMarked checks that a file's hard links after the first (in
+// path order) name it in Same, on disk and in a squashfs image, and that
+// nothing else does.
+func TestHardLinksMarked(t *testing.T) {
+	root := t.TempDir()
+	testutil.WriteFile(t, root, "b/file", "content")
+	testutil.WriteFile(t, root, "single", "alone")
+	if err := os.Link(filepath.Join(root, "b/file"), filepath.Join(root, "a-link")); err != nil {
+		t.Skipf("no hard links here: %v", err)
+	}
+	if err := os.Link(filepath.Join(root, "b/file"), filepath.Join(root, "c-link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("b/file", filepath.Join(root, "symlink")); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := Dir(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range tree.Entries {
+		if e.Same != "" {
+			got[e.Path] = e.Same
+		}
+	}
+	if want := map[string]string{"/b/file": "/a-link", "/c-link": "/a-link"}; !maps.Equal(got, want) {
+		t.Errorf("hard links %v, want %v", got, want)
 	}
 }

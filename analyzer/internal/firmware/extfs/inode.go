@@ -58,6 +58,10 @@ type Inode struct {
 	GID    uint32
 }
 
+// HardLink returns the inode number, which hard links share, and the
+// link count.
+func (i *Inode) HardLink() (ino, nlink uint64) { return uint64(i.Number), uint64(i.Links) }
+
 // readInode reads and checks inode n.
 func (f *FS) readInode(n uint32) (*inode, error) {
 	if n < 1 || n > f.inodes {

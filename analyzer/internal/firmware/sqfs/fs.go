@@ -204,6 +204,10 @@ type Stat struct {
 	Rdev  uint32 // device number of a block or character device, as stored
 }
 
+// HardLink returns the inode number, which hard links share, and the
+// link count.
+func (s *Stat) HardLink() (ino, nlink uint64) { return uint64(s.Inode), uint64(s.Nlink) }
+
 // Major returns the major number of Rdev (Linux encoding, as mksquashfs
 // stores it).
 func (s *Stat) Major() uint32 { return s.Rdev >> 8 & 0xFFF }

@@ -224,6 +224,10 @@ type Inode struct {
 	GID   uint32
 }
 
+// HardLink returns the inode number, which hard links share, and the
+// link count.
+func (i *Inode) HardLink() (ino, nlink uint64) { return uint64(i.Ino), uint64(i.Nlink) }
+
 // fileInfo implements fs.FileInfo.
 type fileInfo struct {
 	name string
