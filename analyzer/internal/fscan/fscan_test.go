@@ -425,3 +425,28 @@ func TestHardLinksReadOnce(t *testing.T) {
 		t.Errorf("MIME types %v", res.MIMETypes)
 	}
 }
+
+// TestHardLinkOfAnotherSizeIsRead checks that an entry claiming to be a
+// hard link of a file of another size is read for itself: what a tree
+// says about links never hides content.
+func TestHardLinkOfAnotherSizeIsRead(t *testing.T) {
+	root := t.TempDir()
+	testutil.WriteFile(t, root, "a/benign", "hello\n")
+	testutil.WriteFile(t, root, "b/engine.ini", "source=https://dnl-01.geo.kaspersky.com/\n")
+	tree, err := fstree.Dir(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range tree.Entries {
+		if tree.Entries[i].Path == "/b/engine.ini" {
+			tree.Entries[i].Same = "/a/benign"
+		}
+	}
+	res, err := newScanner(t).Scan(context.Background(), tree, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Files) != 1 || res.Files[0].Path != "/b/engine.ini" || res.Scanned != 2 {
+		t.Errorf("files %+v, scanned %d; want the engine file read", res.Files, res.Scanned)
+	}
+}

@@ -166,12 +166,25 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 	// links (see copyHardLinks).
 	var links []entry
 	linked := map[string]bool{} // paths read for links, whether read
-	files = slices.DeleteFunc(files, func(e entry) bool {
+	sizes := map[string]int64{}
+	for _, e := range files {
 		if e.same != "" {
-			links = append(links, e)
-			linked[e.same] = false
+			sizes[e.same] = -1
 		}
-		return e.same != ""
+	}
+	for _, e := range files {
+		if _, ok := sizes[e.rel]; ok {
+			sizes[e.rel] = e.size
+		}
+	}
+	files = slices.DeleteFunc(files, func(e entry) bool {
+		// A link listed with another size is no link: it is read.
+		if e.same == "" || sizes[e.same] != e.size {
+			return false
+		}
+		links = append(links, e)
+		linked[e.same] = false
+		return true
 	})
 	jobs := make(chan entry)
 	var mu sync.Mutex

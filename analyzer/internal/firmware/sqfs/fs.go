@@ -202,11 +202,15 @@ type Stat struct {
 	UID   uint32 // owner, from the id table (0 when it is unreadable)
 	GID   uint32 // group, from the id table (0 when it is unreadable)
 	Rdev  uint32 // device number of a block or character device, as stored
+
+	ref uint64 // where the inode record lies
 }
 
-// HardLink returns the inode number, which hard links share, and the
-// link count.
-func (s *Stat) HardLink() (ino, nlink uint64) { return uint64(s.Inode), uint64(s.Nlink) }
+// HardLink returns an identity that two names share only when they are
+// one file, and the link count. The identity is where the inode record
+// lies, not its number: a crafted image could give two different files
+// one number, to hide one behind the other.
+func (s *Stat) HardLink() (id, nlink uint64) { return s.ref, uint64(s.Nlink) }
 
 // Major returns the major number of Rdev (Linux encoding, as mksquashfs
 // stores it).
@@ -241,7 +245,7 @@ func (i *fileInfo) IsDir() bool        { return i.ino.kind() == typeDir }
 // Sys returns a *Stat.
 func (i *fileInfo) Sys() any {
 	uid, gid := i.f.ids(i.ino)
-	return &Stat{Inode: i.ino.number, Nlink: i.ino.nlink, UID: uid, GID: gid, Rdev: i.ino.rdev}
+	return &Stat{Inode: i.ino.number, Nlink: i.ino.nlink, UID: uid, GID: gid, Rdev: i.ino.rdev, ref: i.ino.ref}
 }
 
 func (i *fileInfo) String() string { return fs.FormatFileInfo(i) }

@@ -244,6 +244,15 @@ func TestDetails(t *testing.T) {
 	if sa, sb := a.Sys().(*Stat), b.Sys().(*Stat); sa.Inode != sb.Inode || sa.Nlink != 2 {
 		t.Errorf("hard link: inodes %d and %d, nlink %d", sa.Inode, sb.Inode, sa.Nlink)
 	}
+	// One file by its record's place, not by its number; another file is
+	// another place.
+	other, _ := fsys.Stat("etc/hostname")
+	ida, _ := a.Sys().(*Stat).HardLink()
+	idb, nb := b.Sys().(*Stat).HardLink()
+	ido, _ := other.Sys().(*Stat).HardLink()
+	if ida != idb || nb != 2 || ida == ido {
+		t.Errorf("hard link identities %d, %d (nlink %d); another file %d", ida, idb, nb, ido)
+	}
 
 	// Through symlinks: lib -> usr/lib, usr/lib/hostname-link -> ../../etc/hostname.
 	if _, err := fsys.Stat("lib/sub/libfixture.so"); err != nil {
