@@ -166,25 +166,12 @@ func (s *Scanner) Scan(ctx context.Context, t *fstree.Tree, opts Options) (*Resu
 	// links (see copyHardLinks).
 	var links []entry
 	linked := map[string]bool{} // paths read for links, whether read
-	sizes := map[string]int64{}
-	for _, e := range files {
-		if e.same != "" {
-			sizes[e.same] = -1
-		}
-	}
-	for _, e := range files {
-		if _, ok := sizes[e.rel]; ok {
-			sizes[e.rel] = e.size
-		}
-	}
 	files = slices.DeleteFunc(files, func(e entry) bool {
-		// A link listed with another size is no link: it is read.
-		if e.same == "" || sizes[e.same] != e.size {
-			return false
+		if e.same != "" {
+			links = append(links, e)
+			linked[e.same] = false
 		}
-		links = append(links, e)
-		linked[e.same] = false
-		return true
+		return e.same != ""
 	})
 	jobs := make(chan entry)
 	var mu sync.Mutex

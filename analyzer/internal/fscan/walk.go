@@ -44,7 +44,15 @@ func plan(t *fstree.Tree) ([]entry, []Gap) {
 				gaps = append(gaps, Gap{Path: e.Path, Reason: reason})
 			}
 		case mode.IsRegular():
-			files = append(files, entry{rel: e.Path, size: e.Size, same: e.Same})
+			f := entry{rel: e.Path, size: e.Size}
+			// A link listed with another size than its file's is no
+			// link: it is read for itself.
+			if e.Same != "" {
+				if o, ok := t.Lookup(e.Same); ok && o.Mode.IsRegular() && o.Size == e.Size {
+					f.same = e.Same
+				}
+			}
+			files = append(files, f)
 		case mode&(fs.ModeDevice|fs.ModeNamedPipe|fs.ModeSocket) != 0:
 		default:
 			gaps = append(gaps, Gap{Path: e.Path, Reason: "special file (" + specialKind(mode) + ") not examined"})
