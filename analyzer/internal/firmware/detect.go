@@ -317,7 +317,7 @@ func CompressedText(head []byte, r io.Reader, max int64) *Text {
 	}
 	defer closeFn()
 	inner, err := io.ReadAll(io.LimitReader(rc, min(nestedHead, max)))
-	if err != nil || Nested(inner) || bytes.IndexByte(inner, 0) >= 0 {
+	if err != nil || !isText(inner) {
 		return nil
 	}
 	rest, err := io.ReadAll(io.LimitReader(rc, max-int64(len(inner))+1))
@@ -326,6 +326,12 @@ func CompressedText(head []byte, r io.Reader, max int64) *Text {
 		t.Data, t.More = t.Data[:max], true
 	}
 	return t
+}
+
+// isText reports whether the first bytes a stream decompresses to are a
+// document's: no container, no NUL byte.
+func isText(inner []byte) bool {
+	return !Nested(inner) && bytes.IndexByte(inner, 0) < 0
 }
 
 // maxWholeGzip is the largest gzip file read whole into memory to be
@@ -355,8 +361,7 @@ func wholeGzip(r io.Reader, max int64) (*Text, bool) {
 	if !ok {
 		return nil, false
 	}
-	inner := data[:min(len(data), nestedHead)]
-	if Nested(inner) || bytes.IndexByte(inner, 0) >= 0 {
+	if !isText(data[:min(len(data), nestedHead)]) {
 		return nil, true
 	}
 	return &Text{Format: fmtGzip, Data: data}, true
