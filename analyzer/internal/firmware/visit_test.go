@@ -111,10 +111,10 @@ func describeRoot(t *testing.T, r Root, tr *fstree.Tree) string {
 
 // TestHardLinksInImages checks that the fixture tree's hard link
 // (appinfo-link.kli) is known as one in every image that keeps hard
-// links, read in place: squashfs, ext2/3/4 and UBIFS.
+// links, read in place: squashfs, ext2/3/4, UBIFS and JFFS2.
 func TestHardLinksInImages(t *testing.T) {
 	found := map[string]bool{}
-	for _, sub := range []string{"sqfs", "extfs", "ubifs"} {
+	for _, sub := range []string{"sqfs", "extfs", "ubifs", "jffs2"} {
 		images, _ := filepath.Glob(filepath.Join(sub, "testdata", "*"))
 		for _, img := range images {
 			if ext := filepath.Ext(img); ext == ".sh" || ext == ".manifest" || ext == ".txt" {
@@ -139,7 +139,7 @@ func TestHardLinksInImages(t *testing.T) {
 			}
 		}
 	}
-	if len(found) != 3 {
+	if len(found) != 4 {
 		t.Errorf("hard link checked in %v only", found)
 	}
 }

@@ -19,14 +19,26 @@ type fileInfo struct {
 	mode  uint32
 	size  int64 // data length of regular files and links; 0 otherwise
 	mtime uint32
+	inode Inode
 }
+
+// Inode is what Sys returns: the inode number, the key of the inode's
+// nodes, and the count of directory entries naming it.
+type Inode struct {
+	Ino   uint32
+	Nlink uint32
+}
+
+// HardLink returns the inode number, which hard links share (it keys the
+// file's data, so two names with it are one file), and the link count.
+func (i *Inode) HardLink() (id, nlink uint64) { return uint64(i.Ino), uint64(i.Nlink) }
 
 func (i fileInfo) Name() string       { return i.name }
 func (i fileInfo) Size() int64        { return i.size }
 func (i fileInfo) Mode() fs.FileMode  { return unixmode.FileMode(i.mode) }
 func (i fileInfo) ModTime() time.Time { return time.Unix(int64(i.mtime), 0).UTC() }
 func (i fileInfo) IsDir() bool        { return i.mode&unixmode.IFMT == unixmode.IFDIR }
-func (i fileInfo) Sys() any           { return nil }
+func (i fileInfo) Sys() any           { return &i.inode }
 
 // frag is a byte range of a file supplied by one node.
 type frag struct {

@@ -72,6 +72,7 @@ type FS struct {
 	big      bool
 	inodes   map[uint32]*inode
 	children map[uint32]map[string]uint32 // directory ino -> name -> ino
+	nlink    map[uint32]uint32            // ino -> directory entries naming it
 	corrupt  int
 }
 
@@ -319,6 +320,12 @@ func (f *FS) build(dirents []dirent) {
 		}
 		m[d.name] = d.ino
 	}
+	f.nlink = map[uint32]uint32{}
+	for _, m := range f.children {
+		for _, ino := range m {
+			f.nlink[ino]++
+		}
+	}
 	// Entries keep the type their inode has; remember the dirent's type
 	// for inodes that have no node at all.
 	for _, d := range live {
@@ -387,7 +394,7 @@ func (f *FS) readLink(e entry) (string, error) {
 }
 
 func (f *FS) info(name string, e entry) fileInfo {
-	fi := fileInfo{name: name, mode: e.mode}
+	fi := fileInfo{name: name, mode: e.mode, inode: Inode{Ino: e.ino, Nlink: f.nlink[e.ino]}}
 	if in := f.inodes[e.ino]; in != nil && in.meta != nil {
 		fi.mtime = in.meta.mtime
 		if t := e.mode & unixmode.IFMT; t == unixmode.IFREG || t == unixmode.IFLNK {
