@@ -75,21 +75,30 @@ func TestFirmwareFixturesPerFormat(t *testing.T) {
 			"!squashfs@0x136d3:" + fwMarker,
 		}, components: 6},
 	} {
-		for _, tainted := range []bool{false, true} {
-			name := "clean." + c.ext
-			if tainted {
-				name = "tainted." + c.ext
-			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				path := filepath.Join(dir, name)
-				if c.gunzip {
-					path = fwGunzip(t, path)
-				}
-				rep := analyze(t, path, analyzer.Config{})
-				checkFirmwareFixture(t, rep, tainted, c.chains, c.components)
-			})
+		forFixturePair(t, dir, c.ext, c.gunzip, func(t *testing.T, path string, tainted bool) {
+			rep := analyze(t, path, analyzer.Config{})
+			checkFirmwareFixture(t, rep, tainted, c.chains, c.components)
+		})
+	}
+}
+
+// forFixturePair runs fn in a parallel subtest for each of clean.EXT and
+// tainted.EXT in dir, given the path to read: a decompressed copy when
+// gunzip is set.
+func forFixturePair(t *testing.T, dir, ext string, gunzip bool, fn func(t *testing.T, path string, tainted bool)) {
+	for _, tainted := range []bool{false, true} {
+		name := "clean." + ext
+		if tainted {
+			name = "tainted." + ext
 		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, name)
+			if gunzip {
+				path = fwGunzip(t, path)
+			}
+			fn(t, path, tainted)
+		})
 	}
 }
 

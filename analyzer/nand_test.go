@@ -25,35 +25,24 @@ func TestNANDDumpWithSpareBytes(t *testing.T) {
 		{"ubi.gz", "!nand-512+16!ubi!ubifs:"},
 		{"jffs2", "!nand-512+16!jffs2:"},
 	} {
-		for _, tainted := range []bool{false, true} {
-			name := "clean." + c.ext
-			if tainted {
-				name = "tainted." + c.ext
+		forFixturePair(t, dir, c.ext, strings.HasSuffix(c.ext, ".gz"), func(t *testing.T, path string, tainted bool) {
+			img, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				path := filepath.Join(dir, name)
-				if strings.HasSuffix(name, ".gz") {
-					path = fwGunzip(t, path)
-				}
-				img, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				// A dump holds whole pages: pad with erased flash.
-				for len(img)%512 != 0 {
-					img = append(img, 0xff)
-				}
-				dump := filepath.Join(t.TempDir(), "nand.bin")
-				if err := os.WriteFile(dump, imgtest.WithSpares(img), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				rep := analyze(t, dump, analyzer.Config{})
-				if f := rep.Inputs[0].Format; f != "nand-512+16" {
-					t.Errorf("input format %q, want nand-512+16", f)
-				}
-				checkFirmwareFixture(t, rep, tainted, []string{c.chain + fwMarker}, 3)
-			})
-		}
+			// A dump holds whole pages: pad with erased flash.
+			for len(img)%512 != 0 {
+				img = append(img, 0xff)
+			}
+			dump := filepath.Join(t.TempDir(), "nand.bin")
+			if err := os.WriteFile(dump, imgtest.WithSpares(img), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rep := analyze(t, dump, analyzer.Config{})
+			if f := rep.Inputs[0].Format; f != "nand-512+16" {
+				t.Errorf("input format %q, want nand-512+16", f)
+			}
+			checkFirmwareFixture(t, rep, tainted, []string{c.chain + fwMarker}, 3)
+		})
 	}
 }
